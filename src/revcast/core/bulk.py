@@ -1,0 +1,94 @@
+"""Batch upserts shared by the domain services: one query to load, one to insert, one to update."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+
+@dataclass
+class UpsertResult:
+    created: list[models.Model] = field(default_factory=list)
+    updated: list[tuple[models.Model, dict[str, tuple[Any, Any]]]] = field(default_factory=list)
+    unchanged: list[models.Model] = field(default_factory=list)
+
+    @property
+    def objects(self) -> list[models.Model]:
+        return [*self.created, *(o for o, _ in self.updated), *self.unchanged]
+
+
+def field_value(obj: models.Model, name: str) -> Any:
+    """The comparable value of a field: the raw id for foreign keys."""
+    f = obj._meta.get_field(name)
+    if isinstance(f, models.ForeignKey):
+        return getattr(obj, f.attname)
+    return getattr(obj, name)
+
+
+def comparable(obj: models.Model, name: str, value: Any) -> Any:
+    f = obj._meta.get_field(name)
+    if isinstance(f, models.ForeignKey):
+        return value.pk if isinstance(value, models.Model) else value
+    return value
+
+
+def upsert(
+    model: type[models.Model],
+    key: str,
+    rows: Sequence[dict[str, Any]],
+    *,
+    existing: dict[Any, models.Model] | None = None,
+    merge_json: Iterable[str] = ("custom",),
+) -> UpsertResult:
+    """Create or update ``model`` rows identified by ``key``; rows whose values are all equal stay untouched.
+
+    ``rows`` map field names to values (model instances for foreign keys). JSON fields named in
+    ``merge_json`` are merged into the stored dict rather than replaced, so an import that maps a subset
+    of custom fields does not erase the others.
+    """
+    merge_json = set(merge_json)
+    if existing is None:
+        keys = [r[key] for r in rows]
+        existing = {getattr(o, key): o for o in model._default_manager.filter(**{f"{key}__in": keys})}
+    result = UpsertResult()
+    to_create: list[models.Model] = []
+    to_update: list[models.Model] = []
+    changed_fields: set[str] = set()
+    for row in rows:
+        obj = existing.get(row[key])
+        if obj is None:
+            obj = model(**row)
+            to_create.append(obj)
+            existing[row[key]] = obj
+            continue
+        changes: dict[str, tuple[Any, Any]] = {}
+        for name, value in row.items():
+            if name in merge_json and isinstance(value, dict):
+                value = {**(getattr(obj, name) or {}), **value}
+            old = field_value(obj, name)
+            new = comparable(obj, name, value)
+            if old != new:
+                changes[name] = (old, new)
+                setattr(obj, name, value)
+        if changes:
+            result.updated.append((obj, changes))
+            to_update.append(obj)
+            changed_fields.update(changes)
+        else:
+            result.unchanged.append(obj)
+    if to_create:
+        model._default_manager.bulk_create(to_create, batch_size=500)
+        result.created.extend(to_create)
+    if to_update:
+        if any(f.name == "updated_at" for f in model._meta.get_fields()):
+            changed_fields.add("updated_at")
+            from django.utils import timezone
+
+            now = timezone.now()
+            for obj in to_update:
+                obj.updated_at = now  # type: ignore[attr-defined]
+        model._default_manager.bulk_update(to_update, sorted(changed_fields), batch_size=500)
+    return result

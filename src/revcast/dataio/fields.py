@@ -1,0 +1,129 @@
+"""Turning one source value into a target field value, with a reason when it cannot be done."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import models
+
+from revcast.dataio.mapping import FieldSpec
+
+CURRENCY_MARKS = re.compile(r"[\s$¥￥€£]|(?<=\d),(?=\d{3}(\D|$))")
+
+
+class FieldError(ValueError):
+    """The value cannot go into the field; the message is the reason shown in the import report."""
+
+
+def clean_text(spec: FieldSpec, raw: Any) -> Any:
+    """Strip and transform text; empty strings and declared null values become None."""
+    if isinstance(raw, str):
+        raw = raw.strip()
+        for name in spec.transform:
+            raw = {"lower": str.lower, "upper": str.upper, "title": str.title, "strip": str.strip}[name](raw)
+        if raw == "" or raw in spec.null_values:
+            return None
+    elif raw is not None and str(raw) in spec.null_values:
+        return None
+    return raw
+
+
+def parse_date(raw: Any, formats: list[str]) -> dt.date:
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    text = str(raw).strip()
+    for fmt in formats:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise FieldError(f"{text!r} is not a date in format {' or '.join(formats)}")
+
+
+def parse_datetime(raw: Any, formats: list[str]) -> dt.datetime:
+    if isinstance(raw, dt.datetime):
+        value = raw
+    else:
+        text = str(raw).strip()
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            day = parse_date(text, formats)
+            value = dt.datetime.combine(day, dt.time())
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def parse_decimal(raw: Any, places: int | None = None, multiply: Any = None) -> Decimal:
+    if isinstance(raw, bool):
+        raise FieldError(f"{raw!r} is not a number")
+    text = CURRENCY_MARKS.sub("", str(raw)) if not isinstance(raw, int | float | Decimal) else str(raw)
+    try:
+        number = Decimal(text)
+    except InvalidOperation as exc:
+        raise FieldError(f"{raw!r} is not a number") from exc
+    if not number.is_finite():
+        raise FieldError(f"{raw!r} is not a finite number")
+    if multiply is not None:
+        number *= Decimal(str(multiply))
+    if places is not None:
+        quantum = Decimal(1).scaleb(-places)
+        rounded = number.quantize(quantum)
+        if rounded != number:
+            raise FieldError(f"{raw!r} has more than {places} decimal places")
+        number = rounded
+    return number
+
+
+def parse_int(raw: Any, multiply: Any = None) -> int:
+    number = parse_decimal(raw, multiply=multiply)
+    if number != number.to_integral_value():
+        raise FieldError(f"{raw!r} is not a whole number")
+    return int(number)
+
+
+def parse_bool(raw: Any) -> bool:
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "y", "t", "是"):
+        return True
+    if text in ("0", "false", "no", "n", "f", "否"):
+        return False
+    raise FieldError(f"{raw!r} is not yes/no")
+
+
+def convert(spec: FieldSpec, raw: Any, model_field: models.Field) -> Any:
+    """Convert a non-empty raw value for a plain (non-reference, non-picklist) model field."""
+    if isinstance(model_field, models.DateTimeField):
+        return parse_datetime(raw, spec.formats)
+    if isinstance(model_field, models.DateField):
+        return parse_date(raw, spec.formats)
+    if isinstance(model_field, models.DecimalField):
+        number = parse_decimal(raw, model_field.decimal_places, spec.multiply)
+        digits = len(number.as_tuple().digits)
+        if digits > model_field.max_digits:
+            raise FieldError(f"{raw!r} is too large (more than {model_field.max_digits} digits)")
+        return number
+    if isinstance(model_field, models.IntegerField):
+        value = parse_int(raw, spec.multiply)
+        if isinstance(model_field, models.PositiveIntegerField | models.PositiveSmallIntegerField) and value < 0:
+            raise FieldError(f"{raw!r} must not be negative")
+        return value
+    if isinstance(model_field, models.BooleanField):
+        return parse_bool(raw)
+    text = raw.isoformat() if isinstance(raw, dt.date) else str(raw)
+    if model_field.choices:
+        allowed = {str(k): k for k, _ in model_field.flatchoices}
+        labels = {str(label).casefold(): k for k, label in model_field.flatchoices}
+        if text in allowed:
+            return allowed[text]
+        if text.casefold() in labels:
+            return labels[text.casefold()]
+        raise FieldError(f"{text!r} is not one of {sorted(allowed)}")
+    max_length = getattr(model_field, "max_length", None)
+    if max_length and len(text) > max_length:
+        raise FieldError(f"longer than {max_length} characters ({len(text)})")
+    return text

@@ -1,0 +1,223 @@
+"""The declarative mapping language: which source files/columns feed which revcast objects and fields.
+
+A mapping is a YAML file (see ``mappings/maven_crm.yaml`` and docs/guide/import.md). Loading it checks its
+shape and names every problem with its location, before any data is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FIELD_KEYS = {
+    "column", "value", "default", "map", "null_values", "format", "multiply", "fallback",
+    "ref", "by", "on_missing", "required", "transform",
+}
+SOURCE_KEYS = {"name", "file", "object", "key", "encoding", "sheet", "delimiter", "fields", "stage_dates", "date_format"}
+TRANSFORMS = {"strip", "lower", "upper", "title"}
+
+
+class MappingError(ValueError):
+    """The mapping file is not valid; the message says where and why."""
+
+
+@dataclass
+class Fallback:
+    """Derive a value when the source is empty: ``from`` names ``<ref field>.<attribute>`` of the same row."""
+
+    source: str
+    when_column: str | None = None
+    when_in: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FieldSpec:
+    target: str
+    column: str | None = None
+    value: Any = None
+    default: Any = None
+    map: dict[str, Any] = field(default_factory=dict)
+    null_values: list[str] = field(default_factory=list)
+    formats: list[str] = field(default_factory=list)
+    multiply: Any = None
+    fallback: Fallback | None = None
+    ref: str | None = None
+    by: str | None = None
+    on_missing: str = "reject"
+    required: bool = False
+    transform: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SourceSpec:
+    name: str
+    file: str
+    object: str
+    key: str | None
+    encoding: str
+    sheet: str | None
+    delimiter: str
+    fields: list[FieldSpec]
+    stage_dates: dict[str, str]
+    date_formats: list[str]
+
+    @property
+    def columns(self) -> list[str]:
+        cols = [f.column for f in self.fields if f.column]
+        cols += list(self.stage_dates.values())
+        cols += [f.fallback.when_column for f in self.fields if f.fallback and f.fallback.when_column]
+        return list(dict.fromkeys(cols))
+
+
+@dataclass
+class Mapping:
+    name: str
+    path: Path
+    sha256: str
+    stages: list[dict[str, Any]]
+    sources: list[SourceSpec]
+    defaults: dict[str, Any]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _field(where: str, target: str, spec: Any, date_formats: list[str]) -> FieldSpec:
+    if isinstance(spec, str):
+        return FieldSpec(target=target, column=spec, formats=date_formats)
+    if not isinstance(spec, dict):
+        raise MappingError(f"{where}: expected a column name or a mapping of options, got {spec!r}")
+    unknown = set(spec) - FIELD_KEYS
+    if unknown:
+        raise MappingError(f"{where}: unknown option(s) {sorted(unknown)}; allowed: {sorted(FIELD_KEYS)}")
+    if "column" not in spec and "value" not in spec and "fallback" not in spec:
+        raise MappingError(f"{where}: give a 'column', a constant 'value' or a 'fallback'")
+    fallback = None
+    if "fallback" in spec:
+        fb = spec["fallback"]
+        if isinstance(fb, str):
+            fallback = Fallback(source=fb)
+        elif isinstance(fb, dict) and "from" in fb:
+            when = fb.get("when") or {}
+            if when and not (isinstance(when, dict) and "column" in when and "in" in when):
+                raise MappingError(f"{where}.fallback.when: expected {{column: NAME, in: [VALUES]}}")
+            fallback = Fallback(
+                source=str(fb["from"]),
+                when_column=when.get("column"),
+                when_in=[str(v) for v in _as_list(when.get("in"))],
+            )
+        else:
+            raise MappingError(f"{where}.fallback: expected 'REF.ATTRIBUTE' or {{from: REF.ATTRIBUTE, when: ...}}")
+        if "." not in fallback.source:
+            raise MappingError(f"{where}.fallback: {fallback.source!r} must read REF_FIELD.ATTRIBUTE")
+    transforms = _as_list(spec.get("transform"))
+    bad = set(transforms) - TRANSFORMS
+    if bad:
+        raise MappingError(f"{where}.transform: unknown {sorted(bad)}; allowed: {sorted(TRANSFORMS)}")
+    on_missing = spec.get("on_missing", "reject")
+    if on_missing not in ("reject", "null"):
+        raise MappingError(f"{where}.on_missing: must be 'reject' or 'null', not {on_missing!r}")
+    value_map = spec.get("map") or {}
+    if not isinstance(value_map, dict):
+        raise MappingError(f"{where}.map: expected SOURCE_VALUE: TARGET_VALUE pairs")
+    return FieldSpec(
+        target=target,
+        column=spec.get("column"),
+        value=spec.get("value"),
+        default=spec.get("default"),
+        map={str(k): v for k, v in value_map.items()},
+        null_values=[str(v) for v in _as_list(spec.get("null_values"))],
+        formats=[str(f) for f in _as_list(spec.get("format"))] or date_formats,
+        multiply=spec.get("multiply"),
+        fallback=fallback,
+        ref=spec.get("ref"),
+        by=spec.get("by"),
+        on_missing=on_missing,
+        required=bool(spec.get("required", False)),
+        transform=transforms,
+    )
+
+
+def parse(data: Any, path: Path, sha256: str = "") -> Mapping:
+    where = str(path)
+    if not isinstance(data, dict):
+        raise MappingError(f"{where}: the mapping must be a YAML mapping with 'name' and 'sources'")
+    unknown = set(data) - {"name", "version", "description", "defaults", "stages", "sources"}
+    if unknown:
+        raise MappingError(f"{where}: unknown top-level key(s) {sorted(unknown)}")
+    defaults = data.get("defaults") or {}
+    date_formats = [str(f) for f in _as_list(defaults.get("date_format", "%Y-%m-%d"))]
+    sources = []
+    seen: set[str] = set()
+    for i, src in enumerate(data.get("sources") or []):
+        loc = f"{where}: sources[{i}]"
+        if not isinstance(src, dict):
+            raise MappingError(f"{loc}: expected a mapping")
+        unknown = set(src) - SOURCE_KEYS
+        if unknown:
+            raise MappingError(f"{loc}: unknown key(s) {sorted(unknown)}; allowed: {sorted(SOURCE_KEYS)}")
+        for required in ("file", "object", "fields"):
+            if required not in src:
+                raise MappingError(f"{loc}: '{required}' is required")
+        name = str(src.get("name") or Path(str(src["file"])).stem)
+        if name in seen:
+            raise MappingError(f"{loc}: duplicate source name {name!r}")
+        seen.add(name)
+        loc = f"{where}: sources.{name}"
+        fields_spec = src["fields"]
+        if not isinstance(fields_spec, dict) or not fields_spec:
+            raise MappingError(f"{loc}.fields: expected TARGET_FIELD: COLUMN (or options) pairs")
+        src_formats = [str(f) for f in _as_list(src.get("date_format"))] or date_formats
+        stage_dates = src.get("stage_dates") or {}
+        if not isinstance(stage_dates, dict):
+            raise MappingError(f"{loc}.stage_dates: expected STAGE_NAME: DATE_COLUMN pairs")
+        sources.append(
+            SourceSpec(
+                name=name,
+                file=str(src["file"]),
+                object=str(src["object"]),
+                key=src.get("key"),
+                encoding=str(src.get("encoding", defaults.get("encoding", "auto"))),
+                sheet=src.get("sheet"),
+                delimiter=str(src.get("delimiter", defaults.get("delimiter", ","))),
+                fields=[
+                    _field(f"{loc}.fields.{target}", str(target), spec, src_formats)
+                    for target, spec in fields_spec.items()
+                ],
+                stage_dates={str(k): str(v) for k, v in stage_dates.items()},
+                date_formats=src_formats,
+            )
+        )
+    if not sources:
+        raise MappingError(f"{where}: 'sources' lists no source")
+    stages = data.get("stages") or []
+    if not isinstance(stages, list) or not all(isinstance(s, dict) and "name" in s for s in stages):
+        raise MappingError(f"{where}: 'stages' must be a list of mappings, each with a 'name'")
+    return Mapping(
+        name=str(data.get("name") or path.stem),
+        path=path,
+        sha256=sha256,
+        stages=stages,
+        sources=sources,
+        defaults=defaults,
+    )
+
+
+def load(path: str | Path) -> Mapping:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise MappingError(f"{path}: cannot read the mapping file: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(raw.decode("utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise MappingError(f"{path}: not valid YAML: {exc}") from exc
+    return parse(data, path, hashlib.sha256(raw).hexdigest())

@@ -1,0 +1,122 @@
+"""Products, stages (as data), opportunities and their field history."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from revcast.core.models import TimeStampedModel
+
+
+class ForecastCategory(models.TextChoices):
+    PIPELINE = "pipeline", _("Pipeline")
+    BEST_CASE = "best_case", _("Best case")
+    COMMIT = "commit", _("Commit")
+    CLOSED = "closed", _("Closed")
+    OMITTED = "omitted", _("Omitted")
+
+
+class Product(TimeStampedModel):
+    external_id = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    name = models.CharField(max_length=200, unique=True)
+    series = models.CharField(max_length=120, blank=True, help_text=_("Product series / family."))
+    list_price = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(models.Model):
+    class Type(models.TextChoices):
+        OPEN = "open", _("Open")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
+
+    name = models.CharField(max_length=120, unique=True)
+    label_zh = models.CharField(max_length=120, blank=True)
+    order = models.PositiveIntegerField()
+    type = models.CharField(max_length=8, choices=Type.choices, default=Type.OPEN)
+    probability = models.PositiveSmallIntegerField(help_text=_("Default win probability, percent."))
+    forecast_category = models.CharField(
+        max_length=16, choices=ForecastCategory.choices, default=ForecastCategory.PIPELINE
+    )
+    # Exit criteria: opportunity fields (or custom.<key>) that must be set before leaving this stage.
+    required_fields = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["order"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.type != self.Type.OPEN
+
+
+class Opportunity(TimeStampedModel):
+    external_id = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    name = models.CharField(max_length=255, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities")
+    account = models.ForeignKey(
+        "customers.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="opportunities"
+    )
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="opportunities")
+    amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    created_on = models.DateField(null=True, blank=True, help_text=_("Business creation date of the deal."))
+    engaged_on = models.DateField(null=True, blank=True)
+    expected_close_on = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True, help_text=_("Actual close date (won or lost)."))
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities")
+    # The furthest stage the deal has reached (the won stage once won). Kept by the service; the funnel reads it.
+    reached_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    probability = models.PositiveSmallIntegerField(help_text=_("Win probability, percent."))
+    forecast_category = models.CharField(max_length=16, choices=ForecastCategory.choices)
+    loss_reason = models.CharField(max_length=120, blank=True, help_text=_("Code from the 'loss_reason' picklist."))
+    custom = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=1, help_text=_("Incremented on every change (optimistic locking)."))
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "opportunities"
+        indexes = [
+            models.Index(fields=["stage", "closed_on"]),
+            models.Index(fields=["owner", "stage"]),
+            models.Index(fields=["closed_on"]),
+            models.Index(fields=["expected_close_on"]),
+            models.Index(fields=["created_on"]),
+            models.Index(fields=["engaged_on"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id or f"#{self.pk}"
+
+
+class OpportunityFieldHistory(models.Model):
+    """One change of a tracked field. Written by pipeline.services, never by signals."""
+
+    TRACKED_FIELDS = ("stage", "amount", "expected_close_on", "owner", "forecast_category")
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="history")
+    field = models.CharField(max_length=64)
+    old_value = models.TextField(null=True, blank=True)
+    new_value = models.TextField(null=True, blank=True)
+    changed_at = models.DateTimeField(db_index=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    source = models.CharField(max_length=64, blank=True, help_text=_("ui, api, import:<run id>, ..."))
+
+    class Meta:
+        ordering = ["opportunity", "changed_at", "id"]
+        indexes = [models.Index(fields=["opportunity", "field", "changed_at"])]
+        verbose_name_plural = "opportunity field history"
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}.{self.field}: {self.old_value} -> {self.new_value}"

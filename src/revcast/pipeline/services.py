@@ -1,0 +1,300 @@
+"""All writes to stages, products and opportunities. Field history is written here, never by signals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from revcast.core.bulk import UpsertResult, upsert
+from revcast.pipeline.models import ForecastCategory, Opportunity, OpportunityFieldHistory, Product, Stage
+
+TRACKED = OpportunityFieldHistory.TRACKED_FIELDS
+
+
+class StaleVersion(Exception):
+    """The opportunity changed since the caller read it (optimistic concurrency)."""
+
+
+# ---------------------------------------------------------------- stages and products
+
+
+def default_forecast_category(stage: Stage) -> str:
+    if stage.type == Stage.Type.WON:
+        return ForecastCategory.CLOSED
+    if stage.type == Stage.Type.LOST:
+        return ForecastCategory.OMITTED
+    return stage.forecast_category or ForecastCategory.PIPELINE
+
+
+def upsert_stages(rows: Sequence[dict[str, Any]]) -> UpsertResult:
+    return upsert(Stage, "name", rows)
+
+
+def upsert_products(rows: Sequence[dict[str, Any]], key: str = "name") -> UpsertResult:
+    return upsert(Product, key, rows)
+
+
+# ---------------------------------------------------------------- history helpers
+
+
+def history_text(name: str, value: Any) -> str | None:
+    """How a tracked field's value is written in history: stage by name, owner by username."""
+    if value is None:
+        return None
+    if name == "stage":
+        return value.name if isinstance(value, Stage) else str(value)
+    if name == "owner":
+        return getattr(value, "username", str(value))
+    if isinstance(value, Decimal):
+        return format(value.quantize(Decimal("0.01")), "f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _at(day: dt.date | None, fallback: dt.datetime) -> dt.datetime:
+    if day is None:
+        return fallback
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC)
+
+
+def first_open_stage() -> Stage:
+    return Stage.objects.filter(type=Stage.Type.OPEN).order_by("order")[0]
+
+
+def next_reached(current: Stage | None, stage: Stage, first_open: Stage | None = None) -> Stage:
+    """The furthest stage reached after entering ``stage``.
+
+    Won is the end of the road; losing keeps the last open stage reached (or the first open stage when
+    nothing earlier is known); an open stage counts when it lies beyond the current one.
+    """
+    if stage.type == Stage.Type.WON:
+        return stage
+    if stage.type == Stage.Type.LOST:
+        return current or first_open or first_open_stage()
+    if current is None or (current.type == Stage.Type.OPEN and stage.order > current.order):
+        return stage
+    return current
+
+
+# ---------------------------------------------------------------- opportunities in batches
+
+
+@dataclass
+class OpportunityRow:
+    """Values for one opportunity (model field -> value, instances for foreign keys).
+
+    ``stage_dates`` (stage -> date the deal entered it) builds the stage history of a new deal, e.g. from
+    an engaged date and a close date. Stages without a date are implied by the later ones in the funnel.
+    """
+
+    values: dict[str, Any]
+    stage_dates: dict[Stage, dt.date] = field(default_factory=dict)
+
+
+@dataclass
+class OpportunityUpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    history_rows: int = 0
+
+
+def upsert_opportunities(
+    rows: Sequence[OpportunityRow],
+    *,
+    key: str = "external_id",
+    source: str,
+    changed_by: Any = None,
+    now: dt.datetime | None = None,
+) -> OpportunityUpsertResult:
+    """Create or update opportunities by ``key`` and write their field history, in one transaction."""
+    now = now or timezone.now()
+    first_open = first_open_stage()
+    existing = {
+        getattr(o, key): o
+        for o in Opportunity.objects.filter(**{f"{key}__in": [r.values[key] for r in rows]}).select_related(
+            "stage", "reached_stage", "owner"
+        )
+    }
+    prepared: list[dict[str, Any]] = []
+    timelines: dict[Any, list[tuple[dt.datetime, Stage]]] = {}
+    for row in rows:
+        values = dict(row.values)
+        stage: Stage = values["stage"]
+        values.setdefault("probability", stage.probability)
+        if values.get("probability") is None:
+            values["probability"] = stage.probability
+        if not values.get("forecast_category"):
+            values["forecast_category"] = default_forecast_category(stage)
+        current = existing.get(values[key])
+        if current is None:
+            created_at = _at(values.get("created_on"), now)
+            timeline = sorted(
+                # A deal enters open stages on its way, and only the closed stage it ended in.
+                ((_at(day, now), s) for s, day in row.stage_dates.items()
+                 if day is not None and (s.type == Stage.Type.OPEN or s == stage)),
+                key=lambda item: (item[0], item[1].order),
+            )
+            if not timeline or timeline[-1][1] != stage:
+                timeline.append((max([created_at, *(t for t, _ in timeline)]), stage))
+            reached: Stage | None = None
+            for _, entered in timeline:
+                reached = next_reached(reached, entered, first_open)
+            values["reached_stage"] = reached
+            timelines[values[key]] = timeline
+        elif values["stage"].pk != current.stage_id:
+            values["reached_stage"] = next_reached(current.reached_stage, stage, first_open)
+        prepared.append(values)
+
+    with transaction.atomic():
+        result = upsert(Opportunity, key, prepared, existing=existing)
+        history: list[OpportunityFieldHistory] = []
+        for opp in result.created:
+            history.extend(_creation_history(opp, timelines[getattr(opp, key)], now, changed_by, source))
+        for opp, changes in result.updated:
+            tracked = [name for name in changes if name in TRACKED]
+            for name in tracked:
+                old, _new = changes[name]
+                history.append(
+                    OpportunityFieldHistory(
+                        opportunity=opp,
+                        field=name,
+                        old_value=_old_text(name, old),
+                        new_value=history_text(name, getattr(opp, name)),
+                        changed_at=now,
+                        changed_by=changed_by,
+                        source=source,
+                    )
+                )
+        if result.updated:
+            Opportunity.objects.filter(pk__in=[o.pk for o, _ in result.updated]).update(version=F("version") + 1)
+        OpportunityFieldHistory.objects.bulk_create(history, batch_size=1000)
+    return OpportunityUpsertResult(
+        created=len(result.created),
+        updated=len(result.updated),
+        unchanged=len(result.unchanged),
+        history_rows=len(history),
+    )
+
+
+def _old_text(name: str, old: Any) -> str | None:
+    """Old values arrive as raw ids for foreign keys; name them as history does."""
+    if old is None:
+        return None
+    if name == "stage":
+        return Stage.objects.get(pk=old).name
+    if name == "owner":
+        from revcast.org.models import User
+
+        return User.objects.get(pk=old).username
+    return history_text(name, old)
+
+
+def _creation_history(
+    opp: Opportunity, timeline: list[tuple[dt.datetime, Stage]], now: dt.datetime, by: Any, source: str
+) -> list[OpportunityFieldHistory]:
+    created_at = timeline[0][0] if timeline else _at(opp.created_on, now)
+
+    def row(name: str, old: Any, new: Any, at: dt.datetime) -> OpportunityFieldHistory:
+        return OpportunityFieldHistory(
+            opportunity=opp,
+            field=name,
+            old_value=history_text(name, old),
+            new_value=history_text(name, new),
+            changed_at=at,
+            changed_by=by,
+            source=source,
+        )
+
+    rows = [
+        row(name, None, getattr(opp, name), created_at)
+        for name in ("amount", "expected_close_on", "owner")
+        if getattr(opp, name) is not None
+    ]
+    previous: Stage | None = None
+    category: str | None = None
+    for at, stage in timeline:
+        rows.append(row("stage", previous, stage, at))
+        stage_category = opp.forecast_category if stage == opp.stage else default_forecast_category(stage)
+        if stage_category != category:
+            rows.append(row("forecast_category", category, stage_category, at))
+        previous, category = stage, stage_category
+    return rows
+
+
+# ---------------------------------------------------------------- one opportunity, interactively
+
+
+def missing_exit_fields(opp: Opportunity, leaving: Stage) -> list[str]:
+    """Fields required to leave ``leaving`` that ``opp`` does not have."""
+    missing = []
+    for name in leaving.required_fields or []:
+        if name.startswith("custom."):
+            value = (opp.custom or {}).get(name.removeprefix("custom."))
+        else:
+            value = getattr(opp, name, None)
+        if value in (None, ""):
+            missing.append(name)
+    return missing
+
+
+def update_opportunity(
+    opp: Opportunity,
+    *,
+    changed_by: Any,
+    source: str,
+    expected_version: int | None = None,
+    **changes: Any,
+) -> Opportunity:
+    """Change one opportunity: validates exit criteria, writes history, bumps the version atomically.
+
+    A write based on a stale ``expected_version`` raises StaleVersion and changes nothing.
+    """
+    with transaction.atomic():
+        locked = Opportunity.objects.select_for_update().select_related("stage", "reached_stage").get(pk=opp.pk)
+        if expected_version is not None and locked.version != expected_version:
+            raise StaleVersion(f"opportunity {opp.pk} is at version {locked.version}, not {expected_version}")
+        old = {name: getattr(locked, name) for name in TRACKED}
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        new_stage: Stage = locked.stage
+        if new_stage.pk != old["stage"].pk:
+            missing = missing_exit_fields(locked, old["stage"])
+            if missing:
+                raise ValidationError(
+                    {name: [f"required to leave stage {old['stage'].name}"] for name in missing}, code="exit_criteria"
+                )
+            locked.reached_stage = next_reached(locked.reached_stage, new_stage)
+            if "probability" not in changes:
+                locked.probability = new_stage.probability
+            if "forecast_category" not in changes:
+                locked.forecast_category = default_forecast_category(new_stage)
+            if new_stage.is_closed and "closed_on" not in changes and locked.closed_on is None:
+                locked.closed_on = timezone.localdate()
+        locked.version += 1
+        locked.full_clean(exclude=["custom"])
+        locked.save()
+        now = timezone.now()
+        OpportunityFieldHistory.objects.bulk_create(
+            OpportunityFieldHistory(
+                opportunity=locked,
+                field=name,
+                old_value=history_text(name, old[name]),
+                new_value=history_text(name, getattr(locked, name)),
+                changed_at=now,
+                changed_by=changed_by,
+                source=source,
+            )
+            for name in TRACKED
+            if history_text(name, old[name]) != history_text(name, getattr(locked, name))
+        )
+    return locked
