@@ -1,0 +1,148 @@
+"""Dimensions reports group and filter opportunities by: people, org, product, stage, account, time, custom."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import F, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import TruncMonth, TruncQuarter, TruncYear
+
+from revcast.core.models import CustomField
+from revcast.reporting.params import ReportError
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    label: str
+    path: str | None = None  # ORM path for plain dimensions
+    trunc: Any = None  # Trunc function for time dimensions
+    custom_key: str | None = None  # custom field key (on the opportunity or its account)
+    custom_prefix: str = ""  # "" for the opportunity's custom JSON, "account__" for the account's
+
+    @property
+    def is_time(self) -> bool:
+        return self.trunc is not None
+
+    def expression(self, date_field: str) -> Any:
+        if self.trunc is not None:
+            return self.trunc(date_field)
+        if self.custom_key is not None:
+            return KeyTextTransform(self.custom_key, f"{self.custom_prefix}custom")
+        return F(self.path)
+
+    def label_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        if self.name == "quarter" and isinstance(value, dt.date):
+            return f"{value.year}-Q{(value.month - 1) // 3 + 1}"
+        if self.name == "month" and isinstance(value, dt.date):
+            return f"{value.year}-{value.month:02d}"
+        if self.name == "year" and isinstance(value, dt.date):
+            return str(value.year)
+        return value
+
+
+PLAIN = {
+    "owner": Dimension("owner", "Owner", "owner__username"),
+    "manager": Dimension("manager", "Manager", "owner__manager__username"),
+    "team": Dimension("team", "Team", "owner__team__name"),
+    "region": Dimension("region", "Region", "owner__region__name"),
+    "product": Dimension("product", "Product", "product__name"),
+    "series": Dimension("series", "Product series", "product__series"),
+    "stage": Dimension("stage", "Stage", "stage__name"),
+    "forecast_category": Dimension("forecast_category", "Forecast category", "forecast_category"),
+    "account": Dimension("account", "Account", "account__name"),
+    "industry": Dimension("industry", "Industry", "account__industry"),
+    "country": Dimension("country", "Country", "account__country"),
+    "loss_reason": Dimension("loss_reason", "Loss reason", "loss_reason"),
+    "currency": Dimension("currency", "Currency", "currency"),
+}
+TIME = {
+    "month": Dimension("month", "Month", trunc=TruncMonth),
+    "quarter": Dimension("quarter", "Quarter", trunc=TruncQuarter),
+    "year": Dimension("year", "Year", trunc=TruncYear),
+}
+
+
+def get(name: str) -> Dimension:
+    if name in PLAIN:
+        return PLAIN[name]
+    if name in TIME:
+        return TIME[name]
+    if name.startswith("custom."):
+        key = name.removeprefix("custom.")
+        fields = {f.object: f for f in CustomField.objects.filter(key=key, active=True)}
+        if "opportunity" in fields:
+            return Dimension(name, fields["opportunity"].label_en, custom_key=key)
+        if "account" in fields:
+            return Dimension(name, fields["account"].label_en, custom_key=key, custom_prefix="account__")
+        raise ReportError(f"no active custom field {key!r} on opportunities or accounts")
+    raise ReportError(f"unknown dimension {name!r}; known: {', '.join(available())}")
+
+
+def available() -> list[str]:
+    custom = [f"custom.{k}" for k in CustomField.objects.filter(active=True).values_list("key", flat=True)]
+    return [*PLAIN, *TIME, *sorted(set(custom))]
+
+
+def apply_filters(qs: QuerySet, where: dict[str, list[str]], date_field: str) -> QuerySet:
+    """``where`` maps a dimension to accepted values (OR within a dimension, AND across dimensions).
+
+    Time dimensions take labels (``quarter=2017-Q1``); the empty value matches records without a value.
+    """
+    for name, values in where.items():
+        dim = get(name)
+        cond = Q()
+        for value in values:
+            if dim.is_time:
+                start, end = period_bounds(dim.name, value)
+                cond |= Q(**{f"{date_field}__gte": start, f"{date_field}__lt": end})
+            elif value == "":
+                cond |= _null(dim)
+            elif dim.custom_key is not None:
+                cond |= Q(**{f"{dim.custom_prefix}custom__{dim.custom_key}": _json_value(value)}) | Q(
+                    **{f"{dim.custom_prefix}custom__{dim.custom_key}": value}
+                )
+            else:
+                cond |= Q(**{dim.path: value})
+        qs = qs.filter(cond)
+    return qs
+
+
+def _null(dim: Dimension) -> Q:
+    if dim.custom_key is not None:
+        return Q(**{f"{dim.custom_prefix}custom__{dim.custom_key}__isnull": True})
+    return Q(**{f"{dim.path}__isnull": True}) | Q(**{dim.path: ""})
+
+
+def _json_value(value: str) -> Any:
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return int(number) if number.is_integer() else number
+
+
+def period_bounds(kind: str, label: str) -> tuple[dt.date, dt.date]:
+    """``2017-Q1`` -> (2017-01-01, 2017-04-01); months ``2017-03``; years ``2017``."""
+    try:
+        if kind == "quarter":
+            year, q = label.upper().split("-Q")
+            start = dt.date(int(year), (int(q) - 1) * 3 + 1, 1)
+            months = 3
+        elif kind == "month":
+            year, month = label.split("-")
+            start = dt.date(int(year), int(month), 1)
+            months = 1
+        else:
+            start = dt.date(int(label), 1, 1)
+            months = 12
+    except ValueError:
+        raise ReportError(f"{kind} {label!r}: expected e.g. 2017-Q1, 2017-03 or 2017") from None
+    total = start.month - 1 + months
+    end = dt.date(start.year + total // 12, total % 12 + 1, 1)
+    return start, end

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+
+from revcast.pipeline.models import Stage
+from revcast.reporting.result import Column, ReportResult
+from revcast.reporting.runners.base import ReportRunner
+from revcast.reporting.runners.pipeline import _money
+
+
+class BookingsReport(ReportRunner):
+    name = "bookings"
+    title = "Bookings"
+    description = "Won amount and count by close month, quarter or year and any dimension."
+    date_field = "closed_on"
+    default_by = ("month",)
+
+    def compute(self) -> ReportResult:
+        qs = self.base_queryset().filter(stage__type=Stage.Type.WON)
+        groups = self.grouped(qs, n=Count("id"), total=Sum("amount"))
+        rows = []
+        totals = {"count": 0, "amount": Decimal(0)}
+        for g in groups:
+            amount = _money(g["total"])
+            rows.append([*self.group_key(g), g["n"], amount])
+            totals["count"] += g["n"]
+            totals["amount"] += amount
+        columns = [
+            *self.dimension_columns(),
+            Column("count", "integer", "Won deals"),
+            Column("amount", "money", "Won amount"),
+        ]
+        return ReportResult(columns, rows, self.meta(totals=totals))
