@@ -1,0 +1,62 @@
+"""Loading the demo: the Maven data set shipped inside the package, through the import path users use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+
+from revcast.dataio import mapping as mapping_module
+from revcast.dataio.models import ImportRun
+from revcast.dataio.runner import run_import
+
+DEMO_DATA = Path(__file__).resolve().parent.parent / "demo_data" / "maven_crm"
+
+
+def demo_mapping_path() -> Path:
+    return Path(settings.REVCAST_MAPPINGS_DIR) / "maven_crm.yaml"
+
+
+@dataclass
+class DemoSummary:
+    run: ImportRun
+    opportunities: int
+    accounts: int
+    reps: int
+    managers: int
+    regions: int
+    products: int
+    users: int
+
+
+def load_demo() -> DemoSummary:
+    """Import the Maven data (idempotent), create the admin login and give every demo user the demo password."""
+    from revcast.customers.models import Account
+    from revcast.org.models import Region, User
+    from revcast.pipeline.models import Opportunity, Product
+
+    run = run_import(DEMO_DATA, mapping_module.load(demo_mapping_path()))
+    with transaction.atomic():
+        admin, _ = User.objects.get_or_create(
+            username="admin",
+            defaults={"role": User.Role.ADMIN, "is_staff": True, "is_superuser": True, "first_name": "Admin"},
+        )
+        if not admin.is_superuser:
+            admin.is_superuser = admin.is_staff = True
+            admin.role = User.Role.ADMIN
+            admin.save()
+        # One hash shared by the demo logins: demo data only; real users set their own passwords.
+        User.objects.update(password=make_password(settings.REVCAST_DEMO_PASSWORD))
+    return DemoSummary(
+        run=run,
+        opportunities=Opportunity.objects.count(),
+        accounts=Account.objects.count(),
+        reps=User.objects.filter(role=User.Role.REP).count(),
+        managers=User.objects.filter(role=User.Role.MANAGER).count(),
+        regions=Region.objects.count(),
+        products=Product.objects.count(),
+        users=User.objects.count(),
+    )

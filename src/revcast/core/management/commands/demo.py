@@ -1,0 +1,50 @@
+"""revcast demo [--no-serve]: create the embedded database, load the Maven data, create logins, serve."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from revcast.core.demo import load_demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo database (Maven CRM data), the demo logins, and serve the app."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-serve", action="store_true", help="Stop after loading the data.")
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, **options) -> None:
+        db = settings.DATABASES["default"]
+        where = db["NAME"] if connection.vendor == "sqlite" else f"{connection.vendor} database {db['NAME']}"
+        self.stdout.write(f"revcast demo: database {where}")
+        call_command("migrate", interactive=False, verbosity=0)
+        summary = load_demo()
+        if summary.run.status != "succeeded":
+            raise CommandError(f"the demo import did not succeed (run #{summary.run.pk}: {summary.run.status}); "
+                               f"see `revcast import` output for the issues")
+        self.stdout.write(
+            f"Loaded through import run #{summary.run.pk} in {summary.run.duration_ms:,} ms:\n"
+            f"  {summary.opportunities:,} opportunities\n"
+            f"  {summary.accounts:,} accounts\n"
+            f"  {summary.reps:,} reps\n"
+            f"  {summary.managers:,} managers\n"
+            f"  {summary.regions:,} regions\n"
+            f"  {summary.products:,} products\n"
+        )
+        for note in summary.run.notes:
+            self.stdout.write(f"  note: {note}")
+        self.stdout.write(
+            "\nLog in with password '" + settings.REVCAST_DEMO_PASSWORD + "' as:\n"
+            "  admin                 (administrator, sees everything)\n"
+            "  melvin.marxen         (a manager: sees his team)\n"
+            "  darcel.schlecht       (a rep: sees his own deals)\n"
+            f"  ... every manager and rep of the data set as first.last ({summary.users} logins)\n"
+        )
+        if options["no_serve"]:
+            return
+        call_command("serve", host=options["host"], port=options["port"])

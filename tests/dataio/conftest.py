@@ -1,0 +1,27 @@
+"""Fixtures of the dataio tests (helpers live in support.py)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.dataio.support import MAVEN_DIR
+
+
+@pytest.fixture
+def mapping_obj(maven_mapping_path):
+    from revcast.dataio import mapping
+
+    return mapping.load(maven_mapping_path)
+
+
+@pytest.fixture
+def maven_copy(tmp_path: Path) -> Path:
+    """A writable copy of the whole Maven folder (the originals are read-only)."""
+    target = tmp_path / "maven_copy"
+    shutil.copytree(MAVEN_DIR, target, copy_function=shutil.copyfile)
+    return target
+
+
