@@ -1,0 +1,107 @@
+"""Opportunity writes: history written by the service, exit criteria, optimistic concurrency, reached stage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from revcast.org.models import User
+from revcast.pipeline.models import Opportunity, OpportunityFieldHistory, Stage
+from revcast.pipeline.services import (
+    OpportunityRow,
+    StaleVersion,
+    next_reached,
+    update_opportunity,
+    upsert_opportunities,
+)
+
+
+@pytest.fixture
+def stages(maven):
+    return {s.name: s for s in Stage.objects.all()}
+
+
+def _open_deal(stage_name: str) -> Opportunity:
+    return Opportunity.objects.filter(stage__name=stage_name).order_by("external_id").first()
+
+
+def test_stage_change_writes_history_and_moves_reached_stage(stages):
+    opp = _open_deal("Prospecting")
+    rep = opp.owner
+    before = OpportunityFieldHistory.objects.filter(opportunity=opp).count()
+    opp = update_opportunity(opp, changed_by=rep, source="test", stage=stages["Engaging"])
+    assert opp.reached_stage == stages["Engaging"]
+    assert opp.probability == stages["Engaging"].probability
+    assert opp.version == 2
+    rows = OpportunityFieldHistory.objects.filter(opportunity=opp).order_by("id")[before:]
+    assert [(r.field, r.old_value, r.new_value, r.changed_by, r.source) for r in rows] == [
+        ("stage", "Prospecting", "Engaging", rep, "test")
+    ]
+
+
+def test_exit_criteria_block_leaving_a_stage_without_required_fields(stages):
+    opp = _open_deal("Engaging")
+    assert opp.expected_close_on is None  # Maven open deals have no expected close date
+    with pytest.raises(ValidationError) as err:
+        update_opportunity(opp, changed_by=opp.owner, source="test", stage=stages["Won"])
+    assert "expected_close_on" in err.value.message_dict
+    opp.refresh_from_db()
+    assert opp.stage == stages["Engaging"] and opp.version == 1
+    won = update_opportunity(
+        opp, changed_by=opp.owner, source="test", stage=stages["Won"], expected_close_on=dt.date(2018, 1, 15)
+    )
+    assert won.forecast_category == "closed"
+    assert won.closed_on is not None
+    assert won.reached_stage == stages["Won"]
+    fields = set(OpportunityFieldHistory.objects.filter(opportunity=opp, source="test").values_list("field", flat=True))
+    assert fields == {"stage", "expected_close_on", "forecast_category"}
+
+
+def test_stale_version_is_refused_and_changes_nothing(stages):
+    opp = _open_deal("Engaging")
+    update_opportunity(opp, changed_by=opp.owner, source="a", expected_version=1, amount=Decimal("999.00"))
+    with pytest.raises(StaleVersion):
+        update_opportunity(opp, changed_by=opp.owner, source="b", expected_version=1, amount=Decimal("1.00"))
+    opp.refresh_from_db()
+    assert opp.amount == Decimal("999.00") and opp.version == 2
+    assert not OpportunityFieldHistory.objects.filter(opportunity=opp, source="b").exists()
+
+
+def test_losing_keeps_the_furthest_open_stage(stages):
+    assert next_reached(stages["Engaging"], stages["Lost"]) == stages["Engaging"]
+    assert next_reached(None, stages["Lost"]) == stages["Prospecting"]
+    assert next_reached(stages["Engaging"], stages["Prospecting"]) == stages["Engaging"]
+    assert next_reached(stages["Prospecting"], stages["Won"]) == stages["Won"]
+
+
+def test_owner_change_is_kept_as_history_by_username(stages):
+    opp = _open_deal("Engaging")
+    old_owner = opp.owner.username
+    other = User.objects.exclude(pk=opp.owner_id).filter(role="rep").first()
+    update_opportunity(opp, changed_by=None, source="test", owner=other)
+    h = OpportunityFieldHistory.objects.get(opportunity=opp, field="owner", source="test")
+    assert (h.old_value, h.new_value) == (old_owner, other.username)
+
+
+def test_batch_upsert_creates_stage_timeline_and_is_idempotent(stages):
+    rep = User.objects.get(username="darcel.schlecht")
+    row = OpportunityRow(
+        values={"external_id": "T-1", "owner": rep, "stage": stages["Lost"], "amount": Decimal("10.00"),
+                "created_on": dt.date(2017, 1, 2)},
+        stage_dates={stages["Engaging"]: dt.date(2017, 1, 5), stages["Won"]: dt.date(2017, 2, 1),
+                     stages["Lost"]: dt.date(2017, 2, 1)},
+    )
+    first = upsert_opportunities([row], source="t")
+    assert (first.created, first.updated, first.unchanged) == (1, 0, 0)
+    opp = Opportunity.objects.get(external_id="T-1")
+    assert opp.reached_stage == stages["Engaging"]  # lost after engaging; never won
+    stage_rows = list(opp.history.filter(field="stage").values_list("old_value", "new_value", "changed_at"))
+    assert stage_rows == [
+        (None, "Engaging", dt.datetime(2017, 1, 5, tzinfo=dt.UTC)),
+        ("Engaging", "Lost", dt.datetime(2017, 2, 1, tzinfo=dt.UTC)),
+    ]
+    again = upsert_opportunities([row], source="t")
+    assert (again.created, again.updated, again.unchanged, again.history_rows) == (0, 0, 1, 0)
