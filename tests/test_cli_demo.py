@@ -24,8 +24,9 @@ def _env() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> tuple[Path, str]:
     where = tmp_path_factory.mktemp("demo")
-    out = subprocess.run([REVCAST, "demo", "--no-serve"], cwd=where, env=_env(), capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run(
+        [REVCAST, "demo", "--no-serve"], cwd=where, env=_env(), capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     return where, out.stdout
 
@@ -41,9 +42,22 @@ def test_demo_loads_and_prints_the_maven_counts(demo_dir):
 
 def test_demo_twice_changes_nothing(demo_dir):
     where, _ = demo_dir
-    out = subprocess.run([REVCAST, "import", str(Path(__file__).parent.parent / "src/revcast/demo_data/maven_crm"),
-                          "--mapping", str(Path(__file__).parent.parent / "mappings/maven_crm.yaml"), "--format",
-                          "json"], cwd=where, env=_env(), capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            REVCAST,
+            "import",
+            str(Path(__file__).parent.parent / "src/revcast/demo_data/maven_crm"),
+            "--mapping",
+            str(Path(__file__).parent.parent / "mappings/maven_crm.yaml"),
+            "--format",
+            "json",
+        ],
+        cwd=where,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     import json
 
@@ -62,8 +76,9 @@ def test_demo_login_works_with_the_documented_password(demo_dir):
         "print(all(authenticate(username=u, password='revcast-demo') for u in "
         "('admin', 'melvin.marxen', 'darcel.schlecht')))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=where, env=_env(), capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=where, env=_env(), capture_output=True, text=True, timeout=60
+    )
     assert out.stdout.strip() == "True", out.stderr
 
 
@@ -76,8 +91,14 @@ def _free_port() -> int:
 def test_serve_answers_with_secure_headers_and_static_files(demo_dir):
     where, _ = demo_dir
     port = _free_port()
-    proc = subprocess.Popen([REVCAST, "serve", "--port", str(port), "--workers", "1"], cwd=where, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [REVCAST, "serve", "--port", str(port), "--workers", "1"],
+        cwd=where,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -85,9 +106,11 @@ def test_serve_answers_with_secure_headers_and_static_files(demo_dir):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
                     body = resp.read().decode()
                     break
-            except OSError:
+            except OSError as exc:
                 if time.monotonic() > deadline or proc.poll() is not None:
-                    raise AssertionError("server did not start: " + (proc.stdout.read() if proc.poll() else ""))
+                    raise AssertionError(
+                        "server did not start: " + (proc.stdout.read() if proc.poll() else "")
+                    ) from exc
                 time.sleep(0.3)
         assert '"status": "ok"' in body
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=5) as resp:

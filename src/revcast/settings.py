@@ -63,7 +63,11 @@ TEMPLATES = [
 ]
 
 # DATABASE_URL selects the database; the embedded SQLite file is the default.
-DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL", default="") or "sqlite:///" + str(Path.cwd() / "revcast.sqlite3"))}
+DATABASES = {
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or "sqlite:///" + str(Path.cwd() / "revcast.sqlite3")
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {

@@ -12,7 +12,9 @@ def fields(db):
     pl = Picklist.objects.create(key="deal_type", label_en="Deal type", label_zh="交易类型")
     PicklistValue.objects.create(picklist=pl, value="new", label_en="New business", label_zh="新业务")
     PicklistValue.objects.create(picklist=pl, value="renewal", label_en="Renewal", label_zh="续约")
-    CustomField.objects.create(object="opportunity", key="deal_type", label_en="Deal type", type="picklist", picklist=pl)
+    CustomField.objects.create(
+        object="opportunity", key="deal_type", label_en="Deal type", type="picklist", picklist=pl
+    )
     CustomField.objects.create(object="opportunity", key="seats", label_en="Seats", type="number")
     CustomField.objects.create(object="opportunity", key="go_live", label_en="Go-live", type="date")
     CustomField.objects.create(object="opportunity", key="code", label_en="Code", type="text", max_length=5)
@@ -27,8 +29,10 @@ def test_values_are_coerced_by_type(fields):
 
 def test_invalid_values_name_the_field_and_reason(fields):
     with pytest.raises(ValidationError) as err:
-        customfields.clean("opportunity", {"deal_type": "upsell", "seats": "many", "go_live": "01/02/2018",
-                                           "code": "TOOLONG", "nope": 1})
+        customfields.clean(
+            "opportunity",
+            {"deal_type": "upsell", "seats": "many", "go_live": "01/02/2018", "code": "TOOLONG", "nope": 1},
+        )
     messages = err.value.message_dict
     assert "not a value of picklist" in messages["custom.deal_type"][0]
     assert "not a number" in messages["custom.seats"][0]

@@ -73,5 +73,7 @@ def test_inactive_and_anonymous_users_see_nothing(maven):
 def test_accounts_follow_visible_opportunities(maven):
     darcel = User.objects.get(username="darcel.schlecht")
     with (MAVEN_DIR / "sales_pipeline.csv").open(encoding="utf-8") as fh:
-        expected = {r["account"] for r in csv.DictReader(fh) if r["sales_agent"] == "Darcel Schlecht" and r["account"]}
+        expected = {
+            r["account"] for r in csv.DictReader(fh) if r["sales_agent"] == "Darcel Schlecht" and r["account"]
+        }
     assert set(visibility.accounts(darcel).values_list("name", flat=True)) == expected

@@ -8,8 +8,12 @@ from revcast.org.services import TeamMember, upsert_sales_team, username_for
 
 @pytest.mark.parametrize(
     ("name", "username"),
-    [("Darcel Schlecht", "darcel.schlecht"), ("Mei-Mei Johns", "mei-mei.johns"), ("  Anna  B  Snelling ", "anna.snelling"),
-     ("Cher", "cher")],
+    [
+        ("Darcel Schlecht", "darcel.schlecht"),
+        ("Mei-Mei Johns", "mei-mei.johns"),
+        ("  Anna  B  Snelling ", "anna.snelling"),
+        ("Cher", "cher"),
+    ],
 )
 def test_username_is_lower_first_dot_last(name, username):
     assert username_for(name) == username

@@ -56,7 +56,9 @@ def test_exit_criteria_block_leaving_a_stage_without_required_fields(stages):
     assert won.forecast_category == "closed"
     assert won.closed_on is not None
     assert won.reached_stage == stages["Won"]
-    fields = set(OpportunityFieldHistory.objects.filter(opportunity=opp, source="test").values_list("field", flat=True))
+    fields = set(
+        OpportunityFieldHistory.objects.filter(opportunity=opp, source="test").values_list("field", flat=True)
+    )
     assert fields == {"stage", "expected_close_on", "forecast_category"}
 
 
@@ -89,10 +91,18 @@ def test_owner_change_is_kept_as_history_by_username(stages):
 def test_batch_upsert_creates_stage_timeline_and_is_idempotent(stages):
     rep = User.objects.get(username="darcel.schlecht")
     row = OpportunityRow(
-        values={"external_id": "T-1", "owner": rep, "stage": stages["Lost"], "amount": Decimal("10.00"),
-                "created_on": dt.date(2017, 1, 2)},
-        stage_dates={stages["Engaging"]: dt.date(2017, 1, 5), stages["Won"]: dt.date(2017, 2, 1),
-                     stages["Lost"]: dt.date(2017, 2, 1)},
+        values={
+            "external_id": "T-1",
+            "owner": rep,
+            "stage": stages["Lost"],
+            "amount": Decimal("10.00"),
+            "created_on": dt.date(2017, 1, 2),
+        },
+        stage_dates={
+            stages["Engaging"]: dt.date(2017, 1, 5),
+            stages["Won"]: dt.date(2017, 2, 1),
+            stages["Lost"]: dt.date(2017, 2, 1),
+        },
     )
     first = upsert_opportunities([row], source="t")
     assert (first.created, first.updated, first.unchanged) == (1, 0, 0)

@@ -89,6 +89,6 @@ def upsert(
 
             now = timezone.now()
             for obj in to_update:
-                obj.updated_at = now  # type: ignore[attr-defined]
+                obj.updated_at = now
         model._default_manager.bulk_update(to_update, sorted(changed_fields), batch_size=500)
     return result

@@ -14,7 +14,8 @@ from revcast.core.picklists import match_picklist_value
 
 def definitions(object_name: str) -> dict[str, CustomField]:
     return {
-        f.key: f for f in CustomField.objects.filter(object=object_name, active=True).select_related("picklist")
+        f.key: f
+        for f in CustomField.objects.filter(object=object_name, active=True).select_related("picklist")
     }
 
 

@@ -19,7 +19,9 @@ class Account(TimeStampedModel):
     year_established = models.PositiveIntegerField(null=True, blank=True)
     country = models.CharField(max_length=120, blank=True)
     location = models.CharField(max_length=255, blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="subsidiaries")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="subsidiaries"
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts"
     )
@@ -34,7 +36,9 @@ class Account(TimeStampedModel):
 
 class Contact(TimeStampedModel):
     external_id = models.CharField(max_length=120, null=True, blank=True, unique=True)
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
     first_name = models.CharField(max_length=120, blank=True)
     last_name = models.CharField(max_length=120)
     title = models.CharField(max_length=120, blank=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -12,6 +13,14 @@ from django.db import models
 from revcast.dataio.mapping import FieldSpec
 
 CURRENCY_MARKS = re.compile(r"[\s$¥￥€£]|(?<=\d),(?=\d{3}(\D|$))")
+
+
+TRANSFORMS: dict[str, Callable[[str], str]] = {
+    "lower": str.lower,
+    "upper": str.upper,
+    "title": str.title,
+    "strip": str.strip,
+}
 
 
 class FieldError(ValueError):
@@ -23,7 +32,7 @@ def clean_text(spec: FieldSpec, raw: Any) -> Any:
     if isinstance(raw, str):
         raw = raw.strip()
         for name in spec.transform:
-            raw = {"lower": str.lower, "upper": str.upper, "title": str.title, "strip": str.strip}[name](raw)
+            raw = TRANSFORMS[name](raw)
         if raw == "" or raw in spec.null_values:
             return None
     elif raw is not None and str(raw) in spec.null_values:
@@ -109,7 +118,10 @@ def convert(spec: FieldSpec, raw: Any, model_field: models.Field) -> Any:
         return number
     if isinstance(model_field, models.IntegerField):
         value = parse_int(raw, spec.multiply)
-        if isinstance(model_field, models.PositiveIntegerField | models.PositiveSmallIntegerField) and value < 0:
+        if (
+            isinstance(model_field, models.PositiveIntegerField | models.PositiveSmallIntegerField)
+            and value < 0
+        ):
             raise FieldError(f"{raw!r} must not be negative")
         return value
     if isinstance(model_field, models.BooleanField):

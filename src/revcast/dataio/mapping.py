@@ -14,10 +14,32 @@ from typing import Any
 import yaml
 
 FIELD_KEYS = {
-    "column", "value", "default", "map", "null_values", "format", "multiply", "fallback",
-    "ref", "by", "on_missing", "required", "transform",
+    "column",
+    "value",
+    "default",
+    "map",
+    "null_values",
+    "format",
+    "multiply",
+    "fallback",
+    "ref",
+    "by",
+    "on_missing",
+    "required",
+    "transform",
 }
-SOURCE_KEYS = {"name", "file", "object", "key", "encoding", "sheet", "delimiter", "fields", "stage_dates", "date_format"}
+SOURCE_KEYS = {
+    "name",
+    "file",
+    "object",
+    "key",
+    "encoding",
+    "sheet",
+    "delimiter",
+    "fields",
+    "stage_dates",
+    "date_format",
+}
 TRANSFORMS = {"strip", "lower", "upper", "title"}
 
 
@@ -114,7 +136,9 @@ def _field(where: str, target: str, spec: Any, date_formats: list[str]) -> Field
                 when_in=[str(v) for v in _as_list(when.get("in"))],
             )
         else:
-            raise MappingError(f"{where}.fallback: expected 'REF.ATTRIBUTE' or {{from: REF.ATTRIBUTE, when: ...}}")
+            raise MappingError(
+                f"{where}.fallback: expected 'REF.ATTRIBUTE' or {{from: REF.ATTRIBUTE, when: ...}}"
+            )
         if "." not in fallback.source:
             raise MappingError(f"{where}.fallback: {fallback.source!r} must read REF_FIELD.ATTRIBUTE")
     transforms = _as_list(spec.get("transform"))

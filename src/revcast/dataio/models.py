@@ -42,7 +42,9 @@ class ImportIssue(models.Model):
     field = models.CharField(max_length=120, blank=True)
     value = models.TextField(blank=True)
     reason = models.TextField()
-    severity = models.CharField(max_length=8, default="error", choices=[("error", "error"), ("warning", "warning")])
+    severity = models.CharField(
+        max_length=8, default="error", choices=[("error", "error"), ("warning", "warning")]
+    )
 
     class Meta:
         ordering = ["run", "id"]

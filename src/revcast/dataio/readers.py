@@ -141,13 +141,20 @@ def read_xlsx(path: Path, sheet: str | None = None) -> SourceTable:
             if not any(c is not None and str(c).strip() for c in cells):
                 continue
             padded = list(cells[: len(header)]) + [None] * max(0, len(header) - len(cells))
-            rows.append(SourceRow(line=line, values={h: ("" if v is None else v) for h, v in zip(header, padded, strict=True)}))
+            rows.append(
+                SourceRow(
+                    line=line,
+                    values={h: ("" if v is None else v) for h, v in zip(header, padded, strict=True)},
+                )
+            )
         return SourceTable(path=path, header=header, rows=rows, encoding=None)
     finally:
         workbook.close()
 
 
-def read_table(path: Path, *, encoding: str = "auto", sheet: str | None = None, delimiter: str = ",") -> SourceTable:
+def read_table(
+    path: Path, *, encoding: str = "auto", sheet: str | None = None, delimiter: str = ","
+) -> SourceTable:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return read_xlsx(path, sheet)
     return read_csv(path, encoding, delimiter)

@@ -29,8 +29,15 @@ def as_dict(run: ImportRun, issue_limit: int | None = None) -> dict[str, Any]:
         "notes": run.notes,
         "issue_count": total,
         "issues": [
-            {"severity": i.severity, "object": i.object, "file": i.file, "row": i.row, "field": i.field,
-             "value": i.value, "reason": i.reason}
+            {
+                "severity": i.severity,
+                "object": i.object,
+                "file": i.file,
+                "row": i.row,
+                "field": i.field,
+                "value": i.value,
+                "reason": i.reason,
+            }
             for i in shown
         ],
     }
@@ -51,8 +58,10 @@ def print_run(run: ImportRun, console: Console, issue_limit: int = 50) -> None:
     issues = list(run.issues.all()[: issue_limit + 1])
     total = run.issues.count()
     if issues:
-        it = Table(title=f"{total:,} issue(s)" + (f", first {issue_limit} shown" if total > issue_limit else ""),
-                   title_justify="left")
+        it = Table(
+            title=f"{total:,} issue(s)" + (f", first {issue_limit} shown" if total > issue_limit else ""),
+            title_justify="left",
+        )
         for col in ("severity", "file", "row", "field", "value", "reason"):
             it.add_column(col, overflow="fold")
         for i in issues[:issue_limit]:

@@ -81,14 +81,18 @@ def plan_source(spec: SourceSpec, mapping: Mapping) -> SourcePlan:
             continue
         if target.model is None:
             if fs.target not in target.plain_fields:
-                raise MappingError(f"{loc}: {spec.object} has no field {fs.target!r}; fields: {list(target.plain_fields)}")
+                raise MappingError(
+                    f"{loc}: {spec.object} has no field {fs.target!r}; fields: {list(target.plain_fields)}"
+                )
             continue
         if fs.target in target.excluded:
             raise MappingError(f"{loc}: {fs.target!r} is managed by revcast and cannot be imported")
         try:
             model_fields[fs.target] = target.model._meta.get_field(fs.target)
         except FieldDoesNotExist:
-            names = sorted(f.name for f in target.model._meta.concrete_fields if f.name not in target.excluded)
+            names = sorted(
+                f.name for f in target.model._meta.concrete_fields if f.name not in target.excluded
+            )
             raise MappingError(f"{loc}: {spec.object} has no field {fs.target!r}; fields: {names}") from None
         ref = fs.ref or (target.refs.get(fs.target) or (None, None))[0]
         if fs.target in target.refs or fs.ref:
@@ -114,7 +118,16 @@ def plan_source(spec: SourceSpec, mapping: Mapping) -> SourcePlan:
 
 
 def _stage_rows(mapping: Mapping) -> list[dict[str, Any]]:
-    allowed = {"name", "label_zh", "order", "type", "probability", "forecast_category", "required_fields", "active"}
+    allowed = {
+        "name",
+        "label_zh",
+        "order",
+        "type",
+        "probability",
+        "forecast_category",
+        "required_fields",
+        "active",
+    }
     rows = []
     for i, stage in enumerate(mapping.stages):
         unknown = set(stage) - allowed
@@ -128,8 +141,15 @@ def _stage_rows(mapping: Mapping) -> list[dict[str, Any]]:
 
 
 class ImportRunner:
-    def __init__(self, mapping: Mapping, path: Path, *, dry_run: bool = False, user: Any = None,
-                 batch_size: int | None = None) -> None:
+    def __init__(
+        self,
+        mapping: Mapping,
+        path: Path,
+        *,
+        dry_run: bool = False,
+        user: Any = None,
+        batch_size: int | None = None,
+    ) -> None:
         self.mapping = mapping
         self.path = path
         self.dry_run = dry_run
@@ -157,8 +177,12 @@ class ImportRunner:
                 if stage_rows:
                     result = upsert_stages(stage_rows)
                     self.state.counts["stages"] = {
-                        "object": "stage", "read": len(stage_rows), "created": len(result.created),
-                        "updated": len(result.updated), "unchanged": len(result.unchanged), "rejected": 0,
+                        "object": "stage",
+                        "read": len(stage_rows),
+                        "created": len(result.created),
+                        "updated": len(result.updated),
+                        "unchanged": len(result.unchanged),
+                        "rejected": 0,
                     }
                     self.state.lookups.invalidate("stage")
                 for plan in plans:
@@ -182,14 +206,27 @@ class ImportRunner:
         else:
             run.status = ImportRun.Status.SUCCEEDED
         run.counts = self.state.counts
-        run.notes = [note if note.startswith("encoding") else f"{note} ({count} row{'s' if count != 1 else ''})"
-                     for note, count in self.state.notes.items()]
+        run.notes = [
+            note if note.startswith("encoding") else f"{note} ({count} row{'s' if count != 1 else ''})"
+            for note, count in self.state.notes.items()
+        ]
         run.finished_at = timezone.now()
         run.duration_ms = int((time.monotonic() - started) * 1000)
         run.save()
         ImportIssue.objects.bulk_create(
-            [ImportIssue(run=run, object=i.object, file=i.file, row=i.row, field=i.field, value=i.value[:2000],
-                         reason=i.reason, severity=i.severity) for i in self.state.issues],
+            [
+                ImportIssue(
+                    run=run,
+                    object=i.object,
+                    file=i.file,
+                    row=i.row,
+                    field=i.field,
+                    value=i.value[:2000],
+                    reason=i.reason,
+                    severity=i.severity,
+                )
+                for i in self.state.issues
+            ],
             batch_size=1000,
         )
         return run
@@ -198,8 +235,14 @@ class ImportRunner:
 
     def _run_source(self, plan: SourcePlan) -> None:
         spec = plan.spec
-        counts: dict[str, Any] = {"object": spec.object, "read": 0, "created": 0, "updated": 0,
-                                  "unchanged": 0, "rejected": 0}
+        counts: dict[str, Any] = {
+            "object": spec.object,
+            "read": 0,
+            "created": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "rejected": 0,
+        }
         self.state.counts[spec.name] = counts
         path = resolve(self.path, spec.file)
         if path is None:
@@ -222,8 +265,14 @@ class ImportRunner:
             counts["failed"] = True
             counts["read"] = len(table.rows)
             counts["rejected"] = len(table.rows)
-            self._issue(spec, path.name, 1, ", ".join(missing), "",
-                        f"column(s) {missing} missing from the header; found {table.header}; nothing loaded from this file")
+            self._issue(
+                spec,
+                path.name,
+                1,
+                ", ".join(missing),
+                "",
+                f"column(s) {missing} missing from the header; found {table.header}; nothing loaded from this file",
+            )
             return
         counts["read"] = len(table.rows)
         good: list[tuple[SourceRow, dict[str, Any]]] = []
@@ -237,8 +286,16 @@ class ImportRunner:
             values, self_refs, issues = self._parse_row(plan, path.name, row)
             key_value = values.get(plan.key)
             if not issues and key_value is not None and key_value in seen:
-                issues.append(Issue(spec.object, path.name, row.line, plan.key, str(key_value),
-                                    f"duplicate key: line {seen[key_value]} has the same {plan.key}"))
+                issues.append(
+                    Issue(
+                        spec.object,
+                        path.name,
+                        row.line,
+                        plan.key,
+                        str(key_value),
+                        f"duplicate key: line {seen[key_value]} has the same {plan.key}",
+                    )
+                )
             if issues:
                 counts["rejected"] += 1
                 self.state.issues.extend(issues)
@@ -253,13 +310,18 @@ class ImportRunner:
         for obj in INVALIDATES.get(spec.object, (spec.object,)):
             self.state.lookups.invalidate(obj)
 
-    def _write(self, plan: SourcePlan, file: str, good: list[tuple[SourceRow, dict[str, Any]]],
-               counts: dict[str, Any]) -> None:
+    def _write(
+        self,
+        plan: SourcePlan,
+        file: str,
+        good: list[tuple[SourceRow, dict[str, Any]]],
+        counts: dict[str, Any],
+    ) -> None:
         writer = WRITERS[plan.spec.object]
         label = f"import:{self.run.pk}"
         size = len(good) if plan.spec.object == "sales_team" else self.batch_size
         for start in range(0, len(good), size):
-            batch = good[start:start + size]
+            batch = good[start : start + size]
             try:
                 with transaction.atomic():
                     self._add(counts, writer([v for _, v in batch], plan.key, label))
@@ -281,8 +343,13 @@ class ImportRunner:
         for name, n in written.notes.items():
             counts[name] = counts.get(name, 0) + n
 
-    def _link_self_refs(self, plan: SourcePlan, file: str,
-                        deferred: list[tuple[SourceRow, dict[str, Any], dict[str, Any]]], counts: dict[str, Any]) -> None:
+    def _link_self_refs(
+        self,
+        plan: SourcePlan,
+        file: str,
+        deferred: list[tuple[SourceRow, dict[str, Any], dict[str, Any]]],
+        counts: dict[str, Any],
+    ) -> None:
         self.state.lookups.invalidate(plan.spec.object)
         links = []
         for row, values, refs in deferred:
@@ -292,9 +359,20 @@ class ImportRunner:
                 if len(found) == 1:
                     link[target] = found[0]
                 else:
-                    why = f"matches no {fs.ref} by {fs.by}" if not found else f"matches {len(found)} {fs.ref} records"
-                    self._issue(plan.spec, file, row.line, target, str(raw), f"{why}; loaded without {target}",
-                                severity="warning")
+                    why = (
+                        f"matches no {fs.ref} by {fs.by}"
+                        if not found
+                        else f"matches {len(found)} {fs.ref} records"
+                    )
+                    self._issue(
+                        plan.spec,
+                        file,
+                        row.line,
+                        target,
+                        str(raw),
+                        f"{why}; loaded without {target}",
+                        severity="warning",
+                    )
             if len(link) > 1:
                 links.append(link)
         if links:
@@ -305,8 +383,9 @@ class ImportRunner:
 
     # -------------------------------------------------------------- one row
 
-    def _parse_row(self, plan: SourcePlan, file: str, row: SourceRow
-                   ) -> tuple[dict[str, Any], dict[str, Any], list[Issue]]:
+    def _parse_row(
+        self, plan: SourcePlan, file: str, row: SourceRow
+    ) -> tuple[dict[str, Any], dict[str, Any], list[Issue]]:
         spec, target = plan.spec, plan.target
         values: dict[str, Any] = {}
         self_refs: dict[str, Any] = {}
@@ -314,7 +393,9 @@ class ImportRunner:
         issues: list[Issue] = []
 
         def fail(fs_target: str, raw: Any, reason: str) -> None:
-            issues.append(Issue(spec.object, file, row.line, fs_target, "" if raw is None else str(raw), reason))
+            issues.append(
+                Issue(spec.object, file, row.line, fs_target, "" if raw is None else str(raw), reason)
+            )
 
         for fs in spec.fields:
             raw = fs.value if fs.value is not None else (row.values.get(fs.column) if fs.column else None)
@@ -354,12 +435,19 @@ class ImportRunner:
         for name in {*target.required, plan.key, *(f.target for f in spec.fields if f.required)}:
             if values.get(name) is None and name not in {i.field for i in issues} and name not in self_refs:
                 column = next((f.column for f in spec.fields if f.target == name), None)
-                fail(name, "", f"a value is required (column {column!r} is empty)" if column else "a value is required")
+                fail(
+                    name,
+                    "",
+                    f"a value is required (column {column!r} is empty)" if column else "a value is required",
+                )
         if custom:
             values["custom"] = {k: v for k, v in custom.items() if v is not None}
-        if target.model is not None and "currency" in plan.model_fields.keys() | {
-            f.name for f in target.model._meta.concrete_fields
-        } and values.get("currency") is None and "currency" in {f.name for f in target.model._meta.concrete_fields}:
+        if (
+            target.model is not None
+            and "currency" in plan.model_fields.keys() | {f.name for f in target.model._meta.concrete_fields}
+            and values.get("currency") is None
+            and "currency" in {f.name for f in target.model._meta.concrete_fields}
+        ):
             values["currency"] = self.mapping.defaults.get("currency", settings.REVCAST_DEFAULT_CURRENCY)
         if spec.stage_dates:
             dates = {}
@@ -368,7 +456,9 @@ class ImportRunner:
                 if raw is None:
                     continue
                 try:
-                    dates[self.state.lookups.index("stage", "name")[stage_name][0]] = parse_date(raw, spec.date_formats)
+                    dates[self.state.lookups.index("stage", "name")[stage_name][0]] = parse_date(
+                        raw, spec.date_formats
+                    )
                 except FieldError as exc:
                     if f"stage_dates.{stage_name}" not in {i.field for i in issues}:
                         fail(f"stage_dates.{stage_name}", raw, str(exc))
@@ -383,8 +473,17 @@ class ImportRunner:
         if len(found) > 1:
             raise FieldError(f"{raw!r} matches {len(found)} {fs.ref} records by {fs.by}; it must be unique")
         if fs.on_missing == "null":
-            self.state.issues.append(Issue(spec.object, file, row.line, fs.target, str(raw),
-                                           f"matches no {fs.ref} by {fs.by}; loaded without {fs.target}", "warning"))
+            self.state.issues.append(
+                Issue(
+                    spec.object,
+                    file,
+                    row.line,
+                    fs.target,
+                    str(raw),
+                    f"matches no {fs.ref} by {fs.by}; loaded without {fs.target}",
+                    "warning",
+                )
+            )
             return None
         raise FieldError(f"{raw!r} matches no {fs.ref} by {fs.by}")
 
@@ -399,7 +498,9 @@ class ImportRunner:
             raise FieldError(f"{raw!r} is not a value of picklist '{key}' ({allowed}); map it in the mapping")
         return match
 
-    def _apply_fallback(self, fs: FieldSpec, values: dict[str, Any], row: SourceRow, spec: SourceSpec) -> None:
+    def _apply_fallback(
+        self, fs: FieldSpec, values: dict[str, Any], row: SourceRow, spec: SourceSpec
+    ) -> None:
         fb = fs.fallback
         assert fb is not None
         condition = ""
@@ -416,11 +517,25 @@ class ImportRunner:
         values[fs.target] = derived
         self.state.notes[f"{spec.name}: {fs.target} derived from {fb.source}{condition}"] += 1
 
-    def _issue(self, spec: SourceSpec, file: str, line: int | None, field_name: str, value: str, reason: str,
-               severity: str = "error") -> None:
+    def _issue(
+        self,
+        spec: SourceSpec,
+        file: str,
+        line: int | None,
+        field_name: str,
+        value: str,
+        reason: str,
+        severity: str = "error",
+    ) -> None:
         self.state.issues.append(Issue(spec.object, file, line, field_name, value, reason, severity))
 
 
-def run_import(path: str | Path, mapping: Mapping, *, dry_run: bool = False, user: Any = None,
-               batch_size: int | None = None) -> ImportRun:
+def run_import(
+    path: str | Path,
+    mapping: Mapping,
+    *,
+    dry_run: bool = False,
+    user: Any = None,
+    batch_size: int | None = None,
+) -> ImportRun:
     return ImportRunner(mapping, Path(path), dry_run=dry_run, user=user, batch_size=batch_size).execute()

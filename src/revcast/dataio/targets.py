@@ -32,11 +32,21 @@ class Target:
     name: str
     model: type[models.Model] | None
     default_key: str | None
-    refs: dict[str, tuple[str, str]] = field(default_factory=dict)  # field -> (object, default lookup attribute)
+    refs: dict[str, tuple[str, str]] = field(
+        default_factory=dict
+    )  # field -> (object, default lookup attribute)
     picklists: dict[str, str] = field(default_factory=dict)  # field -> picklist key
     required: tuple[str, ...] = ()
     plain_fields: tuple[str, ...] = ()  # fields of targets without a model (sales_team)
-    excluded: tuple[str, ...] = ("id", "created_at", "updated_at", "custom", "version", "reached_stage", "password")
+    excluded: tuple[str, ...] = (
+        "id",
+        "created_at",
+        "updated_at",
+        "custom",
+        "version",
+        "reached_stage",
+        "password",
+    )
 
 
 # object -> lookup attribute -> how to read that attribute off an instance
@@ -103,10 +113,17 @@ def _simple(writer: Callable[..., Any]) -> Callable[[Sequence[dict[str, Any]], s
 
 
 def _write_opportunities(rows: Sequence[dict[str, Any]], key: str, source: str) -> WriteCounts:
-    batch = [OpportunityRow(values={k: v for k, v in r.items() if k != "__stage_dates"},
-                            stage_dates=r.get("__stage_dates", {})) for r in rows]
+    batch = [
+        OpportunityRow(
+            values={k: v for k, v in r.items() if k != "__stage_dates"},
+            stage_dates=r.get("__stage_dates", {}),
+        )
+        for r in rows
+    ]
     result = upsert_opportunities(batch, key=key, source=source)
-    return WriteCounts(result.created, result.updated, result.unchanged, {"history rows": result.history_rows})
+    return WriteCounts(
+        result.created, result.updated, result.unchanged, {"history rows": result.history_rows}
+    )
 
 
 TARGETS: dict[str, Target] = {
@@ -170,5 +187,11 @@ WRITERS: dict[str, Callable[[Sequence[dict[str, Any]], str, str], WriteCounts]] 
 }
 
 # Which lookups a write to an object makes stale.
-INVALIDATES = {"sales_team": ("user", "region", "team"), "product": ("product",), "account": ("account",),
-               "contact": ("contact",), "opportunity": ("opportunity",), "activity": ()}
+INVALIDATES = {
+    "sales_team": ("user", "region", "team"),
+    "product": ("product",),
+    "account": ("account",),
+    "contact": ("contact",),
+    "opportunity": ("opportunity",),
+    "activity": (),
+}

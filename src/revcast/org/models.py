@@ -13,7 +13,9 @@ class Region(models.Model):
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=120)
     name_zh = models.CharField(max_length=120, blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -41,7 +43,9 @@ class User(AbstractUser):
     manager = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="direct_reports"
     )
-    team = models.ForeignKey("org.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    team = models.ForeignKey(
+        "org.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
     region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.SET_NULL, related_name="users")
     # For finance and viewer roles: see everything, or only their subtree.
     visibility_scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.SUBTREE)
@@ -60,7 +64,9 @@ class Team(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     name_zh = models.CharField(max_length=120, blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     lead = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="led_teams")
     region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.SET_NULL, related_name="teams")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -62,7 +63,7 @@ def upsert_sales_team(members: Sequence[TeamMember]) -> SalesTeamResult:
     with transaction.atomic():
         region_names = sorted({m.region for m in members if m.region})
         regions = upsert(Region, "code", [{"code": slugify(n), "name": n} for n in region_names])
-        region_by_name = {r.name: r for r in regions.objects}  # type: ignore[attr-defined]
+        region_by_name = {r.name: r for r in regions.objects}
 
         managers_of: dict[str, TeamMember] = {}
         for m in members:
@@ -84,27 +85,33 @@ def upsert_sales_team(members: Sequence[TeamMember]) -> SalesTeamResult:
             if m.team and m.team not in {t["name"] for t in team_rows}:
                 team_rows.append({"name": m.team, "region": region_by_name.get(m.region or "")})
         teams = upsert(Team, "name", team_rows, merge_json=())
-        team_by_name = {t.name: t for t in teams.objects}  # type: ignore[attr-defined]
+        team_by_name = {t.name: t for t in teams.objects}
 
-        users_by_username = {u.username: u for u in managers.objects}  # type: ignore[attr-defined]
+        users_by_username = {u.username: u for u in managers.objects}
         member_rows = []
         for m in members:
-            row = _user_row(m, User.Role.MANAGER if m.name in managers_of else User.Role.REP,
-                            region_by_name.get(m.region or ""))
+            row = _user_row(
+                m,
+                User.Role.MANAGER if m.name in managers_of else User.Role.REP,
+                region_by_name.get(m.region or ""),
+            )
             team_name = m.team or (team_name_for(m.manager) if m.manager else None)
             row["team"] = team_by_name.get(team_name or "")
             member_rows.append(row)
         people = upsert(User, "username", member_rows, merge_json=())
-        users_by_username.update({u.username: u for u in people.objects})  # type: ignore[attr-defined]
+        users_by_username.update({u.username: u for u in people.objects})
 
         # Reporting lines and team leads, now that every person exists.
         links = []
         for m in members:
             if m.manager:
-                links.append({"username": username_for(m.name), "manager": users_by_username[username_for(m.manager)]})
+                links.append(
+                    {"username": username_for(m.name), "manager": users_by_username[username_for(m.manager)]}
+                )
         upsert(User, "username", links, existing=users_by_username, merge_json=())
         leads = [
-            {"name": team_name_for(name), "lead": users_by_username[username_for(name)]} for name in managers_of
+            {"name": team_name_for(name), "lead": users_by_username[username_for(name)]}
+            for name in managers_of
         ]
         upsert(Team, "name", leads, existing=team_by_name, merge_json=())
         for name in managers_of:
@@ -124,7 +131,7 @@ def upsert_sales_team(members: Sequence[TeamMember]) -> SalesTeamResult:
     return result
 
 
-def _user_row(member: TeamMember, role: str, region: Region | None) -> dict:
+def _user_row(member: TeamMember, role: Any, region: Region | None) -> dict[str, Any]:
     first, last = split_name(member.name)
     row = {
         "username": username_for(member.name),

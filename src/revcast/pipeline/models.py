@@ -64,11 +64,15 @@ class Stage(models.Model):
 class Opportunity(TimeStampedModel):
     external_id = models.CharField(max_length=120, null=True, blank=True, unique=True)
     name = models.CharField(max_length=255, blank=True)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities"
+    )
     account = models.ForeignKey(
         "customers.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="opportunities"
     )
-    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="opportunities")
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="opportunities"
+    )
     amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
     created_on = models.DateField(null=True, blank=True, help_text=_("Business creation date of the deal."))
@@ -80,9 +84,13 @@ class Opportunity(TimeStampedModel):
     reached_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
     probability = models.PositiveSmallIntegerField(help_text=_("Win probability, percent."))
     forecast_category = models.CharField(max_length=16, choices=ForecastCategory.choices)
-    loss_reason = models.CharField(max_length=120, blank=True, help_text=_("Code from the 'loss_reason' picklist."))
+    loss_reason = models.CharField(
+        max_length=120, blank=True, help_text=_("Code from the 'loss_reason' picklist.")
+    )
     custom = models.JSONField(default=dict, blank=True)
-    version = models.PositiveIntegerField(default=1, help_text=_("Incremented on every change (optimistic locking)."))
+    version = models.PositiveIntegerField(
+        default=1, help_text=_("Incremented on every change (optimistic locking).")
+    )
 
     class Meta:
         ordering = ["-id"]

@@ -28,10 +28,10 @@ class StaleVersion(Exception):
 
 def default_forecast_category(stage: Stage) -> str:
     if stage.type == Stage.Type.WON:
-        return ForecastCategory.CLOSED
+        return str(ForecastCategory.CLOSED)
     if stage.type == Stage.Type.LOST:
-        return ForecastCategory.OMITTED
-    return stage.forecast_category or ForecastCategory.PIPELINE
+        return str(ForecastCategory.OMITTED)
+    return str(stage.forecast_category or ForecastCategory.PIPELINE)
 
 
 def upsert_stages(rows: Sequence[dict[str, Any]]) -> UpsertResult:
@@ -140,8 +140,11 @@ def upsert_opportunities(
             created_at = _at(values.get("created_on"), now)
             timeline = sorted(
                 # A deal enters open stages on its way, and only the closed stage it ended in.
-                ((_at(day, now), s) for s, day in row.stage_dates.items()
-                 if day is not None and (s.type == Stage.Type.OPEN or s == stage)),
+                (
+                    (_at(day, now), s)
+                    for s, day in row.stage_dates.items()
+                    if day is not None and (s.type == Stage.Type.OPEN or s == stage)
+                ),
                 key=lambda item: (item[0], item[1].order),
             )
             if not timeline or timeline[-1][1] != stage:
@@ -176,7 +179,9 @@ def upsert_opportunities(
                     )
                 )
         if result.updated:
-            Opportunity.objects.filter(pk__in=[o.pk for o, _ in result.updated]).update(version=F("version") + 1)
+            Opportunity.objects.filter(pk__in=[o.pk for o, _ in result.updated]).update(
+                version=F("version") + 1
+            )
         OpportunityFieldHistory.objects.bulk_create(history, batch_size=1000)
     return OpportunityUpsertResult(
         created=len(result.created),
@@ -260,7 +265,9 @@ def update_opportunity(
     A write based on a stale ``expected_version`` raises StaleVersion and changes nothing.
     """
     with transaction.atomic():
-        locked = Opportunity.objects.select_for_update().select_related("stage", "reached_stage").get(pk=opp.pk)
+        locked = (
+            Opportunity.objects.select_for_update().select_related("stage", "reached_stage").get(pk=opp.pk)
+        )
         if expected_version is not None and locked.version != expected_version:
             raise StaleVersion(f"opportunity {opp.pk} is at version {locked.version}, not {expected_version}")
         old = {name: getattr(locked, name) for name in TRACKED}
@@ -271,7 +278,8 @@ def update_opportunity(
             missing = missing_exit_fields(locked, old["stage"])
             if missing:
                 raise ValidationError(
-                    {name: [f"required to leave stage {old['stage'].name}"] for name in missing}, code="exit_criteria"
+                    {name: [f"required to leave stage {old['stage'].name}"] for name in missing},
+                    code="exit_criteria",
                 )
             locked.reached_stage = next_reached(locked.reached_stage, new_stage)
             if "probability" not in changes:

@@ -108,7 +108,7 @@ def apply_filters(qs: QuerySet, where: dict[str, list[str]], date_field: str) ->
                     **{f"{dim.custom_prefix}custom__{dim.custom_key}": value}
                 )
             else:
-                cond |= Q(**{dim.path: value})
+                cond |= Q(**{str(dim.path): value})
         qs = qs.filter(cond)
     return qs
 
@@ -116,7 +116,7 @@ def apply_filters(qs: QuerySet, where: dict[str, list[str]], date_field: str) ->
 def _null(dim: Dimension) -> Q:
     if dim.custom_key is not None:
         return Q(**{f"{dim.custom_prefix}custom__{dim.custom_key}__isnull": True})
-    return Q(**{f"{dim.path}__isnull": True}) | Q(**{dim.path: ""})
+    return Q(**{f"{dim.path}__isnull": True}) | Q(**{str(dim.path): ""})
 
 
 def _json_value(value: str) -> Any:

@@ -32,7 +32,9 @@ class ReportRunner:
         self.params = params
         for key, value in params.options.items():
             if key not in self.options:
-                raise ReportError(f"report {self.name!r} has no option {key!r}; options: {sorted(self.options) or 'none'}")
+                raise ReportError(
+                    f"report {self.name!r} has no option {key!r}; options: {sorted(self.options) or 'none'}"
+                )
             if value not in self.options[key]:
                 raise ReportError(f"option {key}={value!r}: expected one of {list(self.options[key])}")
         self.by: list[Dimension] = [dimensions.get(name) for name in (params.by or list(self.default_by))]

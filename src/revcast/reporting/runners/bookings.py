@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Sum
 
@@ -21,7 +22,7 @@ class BookingsReport(ReportRunner):
         qs = self.base_queryset().filter(stage__type=Stage.Type.WON)
         groups = self.grouped(qs, n=Count("id"), total=Sum("amount"))
         rows = []
-        totals = {"count": 0, "amount": Decimal(0)}
+        totals: dict[str, Any] = {"count": 0, "amount": Decimal(0)}
         for g in groups:
             amount = _money(g["total"])
             rows.append([*self.group_key(g), g["n"], amount])

@@ -53,21 +53,37 @@ class FunnelReport(ReportRunner):
                 g["lost"] += row["n"]
         rows: list[list[Any]] = []
         group_meta = []
-        totals = {"cohort": 0, "won": 0, "lost": 0}
+        totals: dict[str, Any] = {"cohort": 0, "won": 0, "lost": 0}
         for key in sorted(by_group, key=self.sort_key):
             g = by_group[key]
             first = previous = None
             for stage in stages:
                 if stage.type == Stage.Type.WON:
-                    reached = sum(n for o, n in g["reached"].items() if o >= stage.order and _is_won(o, stages))
+                    reached = sum(
+                        n for o, n in g["reached"].items() if o >= stage.order and _is_won(o, stages)
+                    )
                 else:
                     reached = sum(n for o, n in g["reached"].items() if o >= stage.order)
                 first = reached if first is None else first
-                rows.append([*key, stage.name, reached, None if previous is None else ratio(reached, previous),
-                             ratio(reached, first)])
+                rows.append(
+                    [
+                        *key,
+                        stage.name,
+                        reached,
+                        None if previous is None else ratio(reached, previous),
+                        ratio(reached, first),
+                    ]
+                )
                 previous = reached
-            group_meta.append({"group": list(key), "cohort": g["total"], "won": g["won"], "lost": g["lost"],
-                               "win_rate": ratio(g["won"], g["won"] + g["lost"])})
+            group_meta.append(
+                {
+                    "group": list(key),
+                    "cohort": g["total"],
+                    "won": g["won"],
+                    "lost": g["lost"],
+                    "win_rate": ratio(g["won"], g["won"] + g["lost"]),
+                }
+            )
             totals["cohort"] += g["total"]
             totals["won"] += g["won"]
             totals["lost"] += g["lost"]

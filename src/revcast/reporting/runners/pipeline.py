@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
 
@@ -14,16 +15,20 @@ HUNDRED = Decimal(100)
 class PipelineReport(ReportRunner):
     name = "pipeline"
     title = "Open pipeline"
-    description = "Open opportunities: count, amount and probability-weighted amount, by stage or any dimension."
+    description = (
+        "Open opportunities: count, amount and probability-weighted amount, by stage or any dimension."
+    )
     date_field = "expected_close_on"
     default_by = ("stage",)
 
     def compute(self) -> ReportResult:
         qs = self.base_queryset().filter(stage__type=Stage.Type.OPEN)
-        weighted = ExpressionWrapper(F("amount") * F("probability"), output_field=DecimalField(max_digits=24, decimal_places=2))
+        weighted = ExpressionWrapper(
+            F("amount") * F("probability"), output_field=DecimalField(max_digits=24, decimal_places=2)
+        )
         groups = self.grouped(qs, n=Count("id"), total=Sum("amount"), weighted=Sum(weighted))
         rows = []
-        totals = {"count": 0, "amount": Decimal(0), "weighted_amount": Decimal(0)}
+        totals: dict[str, Any] = {"count": 0, "amount": Decimal(0), "weighted_amount": Decimal(0)}
         for g in groups:
             amount = _money(g["total"])
             weighted_amount = _money((g["weighted"] or Decimal(0)) / HUNDRED)

@@ -42,8 +42,11 @@ class SalesCycleReport(ReportRunner):
                 if values:
                     rows.append([*key, outcome, *_stats(values)])
         everything = {o: [d for g in days.values() for d in g[o]] for o in ("won", "lost")}
-        totals = {o: dict(zip(("count", "mean_days", "median_days", "p90_days"), _stats(v), strict=True))
-                  for o, v in everything.items() if v}
+        totals = {
+            o: dict(zip(("count", "mean_days", "median_days", "p90_days"), _stats(v), strict=True))
+            for o, v in everything.items()
+            if v
+        }
         columns = [
             *self.dimension_columns(),
             Column("outcome", "string", "Outcome"),
@@ -52,11 +55,16 @@ class SalesCycleReport(ReportRunner):
             Column("median_days", "days", "Median days"),
             Column("p90_days", "days", "90th percentile days"),
         ]
-        return ReportResult(columns, rows, self.meta(totals=totals, missing_start=missing_start,
-                                                     start_field=start_field))
+        return ReportResult(
+            columns, rows, self.meta(totals=totals, missing_start=missing_start, start_field=start_field)
+        )
 
 
 def _stats(values: list[int]) -> list[Any]:
     arr = np.asarray(values, dtype=float)
-    return [len(values), round(float(arr.mean()), 2), round(float(np.median(arr)), 2),
-            round(float(np.percentile(arr, 90)), 2)]
+    return [
+        len(values),
+        round(float(arr.mean()), 2),
+        round(float(np.median(arr)), 2),
+        round(float(np.percentile(arr, 90)), 2),
+    ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Q, Sum
 
@@ -13,7 +14,9 @@ from revcast.reporting.runners.pipeline import _money
 class WinRateReport(ReportRunner):
     name = "win-rate"
     title = "Win rate"
-    description = "Closed deals: won, lost, won / (won + lost), won and lost amount, by close period or any dimension."
+    description = (
+        "Closed deals: won, lost, won / (won + lost), won and lost amount, by close period or any dimension."
+    )
     date_field = "closed_on"
 
     def compute(self) -> ReportResult:
@@ -27,11 +30,19 @@ class WinRateReport(ReportRunner):
             lost_total=Sum("amount", filter=lost),
         )
         rows = []
-        totals = {"won": 0, "lost": 0, "won_amount": Decimal(0), "lost_amount": Decimal(0)}
+        totals: dict[str, Any] = {"won": 0, "lost": 0, "won_amount": Decimal(0), "lost_amount": Decimal(0)}
         for g in groups:
             won_amount, lost_amount = _money(g["won_total"]), _money(g["lost_total"])
-            rows.append([*self.group_key(g), g["n_won"], g["n_lost"], ratio(g["n_won"], g["n_won"] + g["n_lost"]),
-                         won_amount, lost_amount])
+            rows.append(
+                [
+                    *self.group_key(g),
+                    g["n_won"],
+                    g["n_lost"],
+                    ratio(g["n_won"], g["n_won"] + g["n_lost"]),
+                    won_amount,
+                    lost_amount,
+                ]
+            )
             totals["won"] += g["n_won"]
             totals["lost"] += g["n_lost"]
             totals["won_amount"] += won_amount

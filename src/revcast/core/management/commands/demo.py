@@ -25,8 +25,10 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         summary = load_demo()
         if summary.run.status != "succeeded":
-            raise CommandError(f"the demo import did not succeed (run #{summary.run.pk}: {summary.run.status}); "
-                               f"see `revcast import` output for the issues")
+            raise CommandError(
+                f"the demo import did not succeed (run #{summary.run.pk}: {summary.run.status}); "
+                f"see `revcast import` output for the issues"
+            )
         self.stdout.write(
             f"Loaded through import run #{summary.run.pk} in {summary.run.duration_ms:,} ms:\n"
             f"  {summary.opportunities:,} opportunities\n"

@@ -19,19 +19,44 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", choices=sorted(REPORTS), help="The report to run.")
-        parser.add_argument("--by", action="append", default=[], metavar="DIM",
-                            help="Group by a dimension (repeat or comma-separate): owner, team, region, product, "
-                                 "series, stage, account, industry, month, quarter, year, custom.KEY ...")
-        parser.add_argument("--from", dest="date_from", metavar="DATE", help="First day of the period (YYYY-MM-DD).")
-        parser.add_argument("--to", dest="date_to", metavar="DATE", help="Last day of the period (YYYY-MM-DD).")
-        parser.add_argument("--where", action="append", default=[], metavar="FIELD=VALUE",
-                            help="Filter on a dimension; repeat a field to accept several values.")
-        parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
-                            help="Report option, e.g. cohort=engaged (funnel), start=created (sales-cycle).")
-        parser.add_argument("--as", dest="as_user", metavar="USERNAME",
-                            help="Run as this user: only what they may see is counted.")
+        parser.add_argument(
+            "--by",
+            action="append",
+            default=[],
+            metavar="DIM",
+            help="Group by a dimension (repeat or comma-separate): owner, team, region, product, "
+            "series, stage, account, industry, month, quarter, year, custom.KEY ...",
+        )
+        parser.add_argument(
+            "--from", dest="date_from", metavar="DATE", help="First day of the period (YYYY-MM-DD)."
+        )
+        parser.add_argument(
+            "--to", dest="date_to", metavar="DATE", help="Last day of the period (YYYY-MM-DD)."
+        )
+        parser.add_argument(
+            "--where",
+            action="append",
+            default=[],
+            metavar="FIELD=VALUE",
+            help="Filter on a dimension; repeat a field to accept several values.",
+        )
+        parser.add_argument(
+            "--option",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="Report option, e.g. cohort=engaged (funnel), start=created (sales-cycle).",
+        )
+        parser.add_argument(
+            "--as",
+            dest="as_user",
+            metavar="USERNAME",
+            help="Run as this user: only what they may see is counted.",
+        )
         parser.add_argument("--format", choices=["table", "json", "csv", "xlsx"], default="table")
-        parser.add_argument("--output", "-o", type=Path, help="Write to this file instead of standard output.")
+        parser.add_argument(
+            "--output", "-o", type=Path, help="Write to this file instead of standard output."
+        )
 
     def handle(self, *args, **options) -> None:
         user = None
@@ -40,8 +65,14 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"--as {options['as_user']!r}: no such user")
         try:
-            params = ReportParams.parse(by=options["by"], date_from=options["date_from"], date_to=options["date_to"],
-                                        where=options["where"], user=user, options=options["option"])
+            params = ReportParams.parse(
+                by=options["by"],
+                date_from=options["date_from"],
+                date_to=options["date_to"],
+                where=options["where"],
+                user=user,
+                options=options["option"],
+            )
             result = run_report(options["name"], params)
         except ReportError as exc:
             raise CommandError(str(exc)) from exc
