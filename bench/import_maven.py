@@ -68,7 +68,6 @@ def worker(label: str, result_file: Path | None) -> int:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
 
     from revcast.dataio.mapping import load
     from revcast.dataio.models import ImportRun
@@ -81,11 +80,8 @@ def worker(label: str, result_file: Path | None) -> int:
     if Opportunity.objects.exists() or ImportRun.objects.exists():
         print(f"{label}: the database is not empty; the benchmark needs a clean one", file=sys.stderr)
         return 2
-    vendor = connection.vendor
-    version = ".".join(str(p) for p in connection.Database.sqlite_version_info) if vendor == "sqlite" else (
-        str(connection.pg_version) if hasattr(connection, "pg_version") else "?"
-    )
-    print(f"[{label}] {vendor} {version}; migrate {migrate_s:.2f} s; data {DATA.relative_to(ROOT)}", flush=True)
+    print(f"[{label}] {server_version()}; migrate {migrate_s:.2f} s; data {DATA.relative_to(ROOT)}",
+          flush=True)
 
     mapping = load(MAPPING)
     timings: list[Timing] = []
@@ -100,8 +96,8 @@ def worker(label: str, result_file: Path | None) -> int:
             unchanged=_sum(counts, "unchanged"), rejected=_sum(counts, "rejected"), issues=run.issues.count(),
         )
         timings.append(t)
-        print(f"[{label}] {run_name:<12}  {t.seconds:6.2f} s  {t.read:>6,} rows read  {t.rows_per_s:>7,.0f} rows/s"
-              f"  status {t.status}", flush=True)
+        print(f"[{label}] {run_name:<12}  {t.seconds:6.2f} s  {t.read:>6,} rows read"
+              f"  {t.rows_per_s:>7,.0f} rows/s  status {t.status}", flush=True)
         per_source = ", ".join(
             f"{name} {c.get('read', 0)}/{c.get('created', 0)}/{c.get('updated', 0)}/{c.get('unchanged', 0)}"
             f"/{c.get('rejected', 0)}" for name, c in counts.items()
@@ -112,6 +108,18 @@ def worker(label: str, result_file: Path | None) -> int:
     if result_file is not None:
         result_file.write_text(json.dumps([asdict(t) for t in timings]))
     return 0 if all(t.status == ImportRun.Status.SUCCEEDED for t in timings) else 1
+
+
+def server_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("select 'SQLite ' || sqlite_version()")
+        else:
+            cursor.execute("show server_version")
+        row = cursor.fetchone()
+    return f"{'PostgreSQL ' if connection.vendor == 'postgresql' else ''}{row[0]}"
 
 
 def sanity(run_name: str, t: Timing) -> str:
@@ -135,7 +143,8 @@ def raise_on_sigterm(signum: int, frame: object) -> None:
 
 
 def run_child(cmd: Sequence[str], env: dict[str, str]) -> int:
-    """Run ``cmd``; on SIGTERM or an error here, stop it and let it clean up (with_postgres stops its server)."""
+    """Run ``cmd``; on SIGTERM or an error here, stop it and let it clean up (with_postgres stops its
+    server and removes its temp dir)."""
     proc = subprocess.Popen(list(cmd), env=env, cwd=ROOT)
     try:
         return proc.wait()
@@ -166,7 +175,8 @@ def bench_database(database: str, tmp: Path) -> tuple[int, list[Timing]]:
 
 def print_summary(results: dict[str, tuple[int, list[Timing]]]) -> None:
     print()
-    print(f"Summary: Maven CRM import ({DATA.relative_to(ROOT)}), target: each run under {TARGET_SECONDS:.0f} s")
+    print(f"Summary: Maven CRM import ({DATA.relative_to(ROOT)}), "
+          f"target: each run under {TARGET_SECONDS:.0f} s")
     for database in DATABASES:
         rc, timings = results[database]
         if not timings:
@@ -174,12 +184,14 @@ def print_summary(results: dict[str, tuple[int, list[Timing]]]) -> None:
             continue
         for t in timings:
             verdict = "met" if t.seconds < TARGET_SECONDS else "MISSED"
-            print(f"{database:<11} {t.run:<12}  {t.read:>6,} rows  {t.seconds:6.2f} s  {t.rows_per_s:>7,.0f} rows/s"
-                  f"  {t.status:<9}  (target: under {TARGET_SECONDS:.0f} s: {verdict})")
+            print(f"{database:<11} {t.run:<12}  {t.read:>6,} rows  {t.seconds:6.2f} s"
+                  f"  {t.rows_per_s:>7,.0f} rows/s  {t.status:<9}"
+                  f"  (target: under {TARGET_SECONDS:.0f} s: {verdict})")
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--worker", action="store_true", help="internal: benchmark the DATABASE_URL given")
     parser.add_argument("--label", default="database", help=argparse.SUPPRESS)
     parser.add_argument("--result-file", type=Path, default=None, help=argparse.SUPPRESS)
