@@ -92,3 +92,51 @@ def upsert(
                 obj.updated_at = now
         model._default_manager.bulk_update(to_update, sorted(changed_fields), batch_size=500)
     return result
+
+
+def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Insert plain value tuples into ``model``'s table with one prepared statement (executemany).
+
+    For append-only tables written in bulk (field history): skips building model instances, which
+    dominates the cost of ``bulk_create`` at tens of thousands of rows. Values are adapted the way the
+    ORM adapts them (datetimes and decimals per backend); foreign keys are given as ids.
+    """
+    from django.db import connection
+
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    ops = connection.ops
+    adapters = []
+    for f in columns:
+        internal = f.get_internal_type()
+        if internal == "DateTimeField":
+            adapters.append(ops.adapt_datetimefield_value)
+        elif internal == "DateField":
+            adapters.append(ops.adapt_datefield_value)
+        else:
+            adapters.append(None)
+    quote = ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(meta.db_table),
+        ", ".join(quote(f.column) for f in columns),
+        ", ".join(["%s"] * len(columns)),
+    )
+    prepared = [
+        tuple(v if adapt is None or v is None else adapt(v) for v, adapt in zip(row, adapters, strict=True))
+        for row in rows
+    ]
+    if not prepared:
+        return 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY is PostgreSQL's bulk path: one round trip instead of one per row.
+            copy_sql = "COPY {} ({}) FROM STDIN".format(
+                quote(meta.db_table), ", ".join(quote(f.column) for f in columns)
+            )
+            with cursor.cursor.copy(copy_sql) as copy:
+                for row in prepared:
+                    copy.write_row(row)
+        else:
+            for start in range(0, len(prepared), 5000):
+                cursor.executemany(sql, prepared[start : start + 5000])
+    return len(prepared)

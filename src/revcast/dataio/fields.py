@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -45,7 +46,12 @@ def parse_date(raw: Any, formats: list[str]) -> dt.date:
         return raw.date()
     if isinstance(raw, dt.date):
         return raw
-    text = str(raw).strip()
+    return _parse_date_text(str(raw).strip(), tuple(formats))
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_date_text(text: str, formats: tuple[str, ...]) -> dt.date:
+    # Source files repeat the same few thousand dates; parsing each once keeps strptime off the hot path.
     for fmt in formats:
         try:
             return dt.datetime.strptime(text, fmt).date()

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from revcast.core.bulk import UpsertResult, upsert
+from revcast.core.bulk import UpsertResult, insert_rows, upsert
 from revcast.pipeline.models import ForecastCategory, Opportunity, OpportunityFieldHistory, Product, Stage
 
 TRACKED = OpportunityFieldHistory.TRACKED_FIELDS
@@ -160,35 +160,28 @@ def upsert_opportunities(
 
     with transaction.atomic():
         result = upsert(Opportunity, key, prepared, existing=existing)
-        history: list[OpportunityFieldHistory] = []
+        by_id = getattr(changed_by, "pk", None)
+        history: list[tuple[Any, ...]] = []
         for opp in result.created:
-            history.extend(_creation_history(opp, timelines[getattr(opp, key)], now, changed_by, source))
+            history.extend(_creation_history(opp, timelines[getattr(opp, key)], now, by_id, source))
         for opp, changes in result.updated:
-            tracked = [name for name in changes if name in TRACKED]
-            for name in tracked:
+            for name in (n for n in changes if n in TRACKED):
                 old, _new = changes[name]
                 history.append(
-                    OpportunityFieldHistory(
-                        opportunity=opp,
-                        field=name,
-                        old_value=_old_text(name, old),
-                        new_value=history_text(name, getattr(opp, name)),
-                        changed_at=now,
-                        changed_by=changed_by,
-                        source=source,
-                    )
+                    (opp.pk, name, _old_text(name, old), history_text(name, getattr(opp, name)), now, by_id, source)
                 )
         if result.updated:
-            Opportunity.objects.filter(pk__in=[o.pk for o, _ in result.updated]).update(
-                version=F("version") + 1
-            )
-        OpportunityFieldHistory.objects.bulk_create(history, batch_size=1000)
+            Opportunity.objects.filter(pk__in=[o.pk for o, _ in result.updated]).update(version=F("version") + 1)
+        written = insert_rows(OpportunityFieldHistory, HISTORY_COLUMNS, history)
     return OpportunityUpsertResult(
         created=len(result.created),
         updated=len(result.updated),
         unchanged=len(result.unchanged),
-        history_rows=len(history),
+        history_rows=written,
     )
+
+
+HISTORY_COLUMNS = ("opportunity", "field", "old_value", "new_value", "changed_at", "changed_by", "source")
 
 
 def _old_text(name: str, old: Any) -> str | None:
@@ -205,20 +198,13 @@ def _old_text(name: str, old: Any) -> str | None:
 
 
 def _creation_history(
-    opp: Opportunity, timeline: list[tuple[dt.datetime, Stage]], now: dt.datetime, by: Any, source: str
-) -> list[OpportunityFieldHistory]:
+    opp: Opportunity, timeline: list[tuple[dt.datetime, Stage]], now: dt.datetime, by_id: Any, source: str
+) -> list[tuple[Any, ...]]:
+    """History rows of a new deal: its initial values, then each stage it entered (with its category)."""
     created_at = timeline[0][0] if timeline else _at(opp.created_on, now)
 
-    def row(name: str, old: Any, new: Any, at: dt.datetime) -> OpportunityFieldHistory:
-        return OpportunityFieldHistory(
-            opportunity=opp,
-            field=name,
-            old_value=history_text(name, old),
-            new_value=history_text(name, new),
-            changed_at=at,
-            changed_by=by,
-            source=source,
-        )
+    def row(name: str, old: Any, new: Any, at: dt.datetime) -> tuple[Any, ...]:
+        return (opp.pk, name, history_text(name, old), history_text(name, new), at, by_id, source)
 
     rows = [
         row(name, None, getattr(opp, name), created_at)
