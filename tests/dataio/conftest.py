@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import configuration
 
 from tests.dataio.support import MAVEN_DIR
+
+# Hypothesis keeps caches in ./.hypothesis by default; keep the repository clean.
+configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "revcast-tests-hypothesis")
 
 
 @pytest.fixture
@@ -23,5 +28,3 @@ def maven_copy(tmp_path: Path) -> Path:
     target = tmp_path / "maven_copy"
     shutil.copytree(MAVEN_DIR, target, copy_function=shutil.copyfile)
     return target
-
-

@@ -33,8 +33,9 @@ def raw_header(name: str) -> list[str]:
     return list(_raw(name)[0])
 
 
-def write_csv(path: Path, header: list[str], rows: list[dict[str, str]] | list[list[str]],
-              encoding: str = "utf-8") -> None:
+def write_csv(
+    path: Path, header: list[str], rows: list[dict[str, str]] | list[list[str]], encoding: str = "utf-8"
+) -> None:
     buf = io.StringIO(newline="")
     writer = csv.writer(buf)  # "\r\n" line ends, as the Maven files
     writer.writerow(header)

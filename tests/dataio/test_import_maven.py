@@ -101,8 +101,17 @@ def test_every_opportunity_matches_the_csv():
     stored = {
         o[0]: o[1:]
         for o in Opportunity.objects.values_list(
-            "external_id", "stage__name", "owner__username", "product__name", "account__name", "amount",
-            "currency", "created_on", "engaged_on", "expected_close_on", "closed_on",
+            "external_id",
+            "stage__name",
+            "owner__username",
+            "product__name",
+            "account__name",
+            "amount",
+            "currency",
+            "created_on",
+            "engaged_on",
+            "expected_close_on",
+            "closed_on",
         )
     }
     assert len(stored) == len(PIPELINE)
@@ -168,16 +177,20 @@ def test_stage_probability_forecast_and_reached_stage():
         stage = row["deal_stage"]
         assert stored[row["opportunity_id"]] == (stage, *expected_stage_props[stage]), row
     lost = sum(1 for r in PIPELINE if r["deal_stage"] == "Lost")
-    assert Opportunity.objects.filter(stage__name="Lost", reached_stage__name="Engaging").count() == lost == 2473
+    assert (
+        Opportunity.objects.filter(stage__name="Lost", reached_stage__name="Engaging").count() == lost == 2473
+    )
 
 
 def test_stage_history_follows_engage_and_close_dates():
     from revcast.pipeline.models import OpportunityFieldHistory
 
     history = defaultdict(list)
-    for ext, old, new, at in OpportunityFieldHistory.objects.filter(field="stage").order_by(
-        "changed_at", "id"
-    ).values_list("opportunity__external_id", "old_value", "new_value", "changed_at"):
+    for ext, old, new, at in (
+        OpportunityFieldHistory.objects.filter(field="stage")
+        .order_by("changed_at", "id")
+        .values_list("opportunity__external_id", "old_value", "new_value", "changed_at")
+    ):
         history[ext].append((old, new, at))
     assert len(history) == len(PIPELINE)
     wrong = []
@@ -235,8 +248,15 @@ def test_accounts_match_the_csv():
     stored = {
         a[0]: a[1:]
         for a in Account.objects.values_list(
-            "external_id", "name", "industry", "year_established", "annual_revenue", "revenue_currency",
-            "employees", "country", "parent__name",
+            "external_id",
+            "name",
+            "industry",
+            "year_established",
+            "annual_revenue",
+            "revenue_currency",
+            "employees",
+            "country",
+            "parent__name",
         )
     }
     assert len(stored) == len(ACCOUNTS)
@@ -261,7 +281,9 @@ def test_account_spelling_fixes_and_revenue_scale():
     misspelled = [r["account"] for r in ACCOUNTS if r["sector"] == "technolgy"]
     assert len(misspelled) == 12
     assert not Account.objects.filter(industry="technolgy").exists()
-    assert set(Account.objects.filter(industry="technology").values_list("name", flat=True)) == set(misspelled)
+    assert set(Account.objects.filter(industry="technology").values_list("name", flat=True)) == set(
+        misspelled
+    )
     acme = next(r for r in ACCOUNTS if r["account"] == "Acme Corporation")
     assert Account.objects.get(name="Acme Corporation").annual_revenue == Decimal(acme["revenue"]) * 1_000_000
     children = Counter(r["subsidiary_of"] for r in ACCOUNTS if r["subsidiary_of"])
@@ -293,8 +315,7 @@ def test_import_run_report(maven):
     gtx = [n for n in notes if "GTXPro" in n]
     assert len(gtx) == 1 and "GTX Pro" in gtx[0] and "(1480 rows)" in gtx[0]
     derived = Counter(
-        r["deal_stage"] for r in PIPELINE
-        if r["deal_stage"] != "Won" and r["close_value"] in ("", "0")
+        r["deal_stage"] for r in PIPELINE if r["deal_stage"] != "Won" and r["close_value"] in ("", "0")
     )
     assert derived == {"Lost": 2473, "Engaging": 1589, "Prospecting": 500}
     for stage, n in derived.items():

@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, Inexact, InvalidOperation, localcontext
 from typing import Any
 
 from django.db import models
@@ -83,14 +83,17 @@ def parse_decimal(raw: Any, places: int | None = None, multiply: Any = None) -> 
         raise FieldError(f"{raw!r} is not a number") from exc
     if not number.is_finite():
         raise FieldError(f"{raw!r} is not a finite number")
-    if multiply is not None:
-        number *= Decimal(str(multiply))
-    if places is not None:
-        quantum = Decimal(1).scaleb(-places)
-        rounded = number.quantize(quantum)
-        if rounded != number:
-            raise FieldError(f"{raw!r} has more than {places} decimal places")
-        number = rounded
+    # Exact arithmetic whatever the number of digits: never round silently to the default 28 digits.
+    with localcontext() as ctx:
+        ctx.prec = max(28, len(number.as_tuple().digits) + 40)
+        ctx.traps[Inexact] = True
+        if multiply is not None:
+            number *= parse_decimal(multiply)
+        if places is not None:
+            try:
+                number = number.quantize(Decimal(1).scaleb(-places))
+            except Inexact:
+                raise FieldError(f"{raw!r} has more than {places} decimal places") from None
     return number
 
 

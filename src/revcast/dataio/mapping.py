@@ -41,6 +41,7 @@ SOURCE_KEYS = {
     "date_format",
 }
 TRANSFORMS = {"strip", "lower", "upper", "title"}
+DEFAULT_KEYS = {"currency", "date_format", "encoding", "delimiter"}
 
 
 class MappingError(ValueError):
@@ -127,8 +128,11 @@ def _field(where: str, target: str, spec: Any, date_formats: list[str]) -> Field
         if isinstance(fb, str):
             fallback = Fallback(source=fb)
         elif isinstance(fb, dict) and "from" in fb:
+            unknown = set(fb) - {"from", "when"}
+            if unknown:
+                raise MappingError(f"{where}.fallback: unknown key(s) {sorted(unknown)}; allowed: ['from', 'when']")
             when = fb.get("when") or {}
-            if when and not (isinstance(when, dict) and "column" in when and "in" in when):
+            if when and not (isinstance(when, dict) and set(when) == {"column", "in"}):
                 raise MappingError(f"{where}.fallback.when: expected {{column: NAME, in: [VALUES]}}")
             fallback = Fallback(
                 source=str(fb["from"]),
@@ -177,6 +181,11 @@ def parse(data: Any, path: Path, sha256: str = "") -> Mapping:
     if unknown:
         raise MappingError(f"{where}: unknown top-level key(s) {sorted(unknown)}")
     defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise MappingError(f"{where}: 'defaults' must be a mapping of {sorted(DEFAULT_KEYS)}")
+    unknown = set(defaults) - DEFAULT_KEYS
+    if unknown:
+        raise MappingError(f"{where}: defaults: unknown key(s) {sorted(unknown)}; allowed: {sorted(DEFAULT_KEYS)}")
     date_formats = [str(f) for f in _as_list(defaults.get("date_format", "%Y-%m-%d"))]
     sources = []
     seen: set[str] = set()

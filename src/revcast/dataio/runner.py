@@ -199,7 +199,8 @@ class ImportRunner:
     def _finish(self, started: float, failed: bool) -> ImportRun:
         run = self.run
         errors = [i for i in self.state.issues if i.severity == "error"]
-        if failed or (self.state.counts and all(c.get("failed") for c in self.state.counts.values())):
+        sources = [c for name, c in self.state.counts.items() if name != "stages"]
+        if failed or (sources and all(c.get("failed") for c in sources)):
             run.status = ImportRun.Status.FAILED
         elif errors:
             run.status = ImportRun.Status.PARTIAL
