@@ -37,6 +37,9 @@ class Dimension:
     def label_value(self, value: Any) -> Any:
         if value is None:
             return None
+        if self.custom_key is not None:
+            # JSON values come back typed on SQLite and as text on PostgreSQL: one text form for both.
+            return format(value, "g") if isinstance(value, float) else str(value)
         if self.name == "quarter" and isinstance(value, dt.date):
             return f"{value.year}-Q{(value.month - 1) // 3 + 1}"
         if self.name == "month" and isinstance(value, dt.date):
@@ -98,11 +101,11 @@ def apply_filters(qs: QuerySet, where: dict[str, list[str]], date_field: str) ->
         dim = get(name)
         cond = Q()
         for value in values:
-            if dim.is_time:
+            if value == "":
+                cond |= Q(**{f"{date_field}__isnull": True}) if dim.is_time else _null(dim)
+            elif dim.is_time:
                 start, end = period_bounds(dim.name, value)
                 cond |= Q(**{f"{date_field}__gte": start, f"{date_field}__lt": end})
-            elif value == "":
-                cond |= _null(dim)
             elif dim.custom_key is not None:
                 cond |= Q(**{f"{dim.custom_prefix}custom__{dim.custom_key}": _json_value(value)}) | Q(
                     **{f"{dim.custom_prefix}custom__{dim.custom_key}": value}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -81,18 +80,24 @@ class Command(BaseCommand):
             data = export.to_xlsx(result)
             if output:
                 output.write_bytes(data)
-            else:
-                sys.stdout.buffer.write(data)
+                return
+            binary = getattr(getattr(self.stdout, "_out", None), "buffer", None)
+            if binary is None:
+                raise CommandError("--format xlsx writes a binary file: give --output FILE")
+            binary.write(data)
+            binary.flush()
             return
         if fmt == "table":
-            console = Console(file=output.open("w", encoding="utf-8") if output else self.stdout, width=160)
-            export.print_table(result, console)
+            if output:
+                with output.open("w", encoding="utf-8") as fh:
+                    export.print_table(result, Console(file=fh, width=160))
+            else:
+                export.print_table(result, Console(file=self.stdout, width=160))
             return
         text = export.to_json(result) if fmt == "json" else export.to_csv(result)
         if output:
             output.write_text(text, encoding="utf-8")
         else:
             self.stdout.write(text, ending="" if text.endswith("\n") else "\n")
-
 
 __all__ = ["Command", "dimensions"]
