@@ -11,6 +11,11 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import execute_from_command_line
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if args in (["--version"], ["version"]):
+        from importlib.metadata import version
+
+        print(f"revcast {version('revcast')}")
+        return
     execute_from_command_line(["revcast", *args])
 
 

@@ -102,6 +102,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# Behind HTTPS in production set REVCAST_HTTPS=true: secure cookies, HSTS and redirects to https.
+REVCAST_HTTPS = env.bool("REVCAST_HTTPS", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = REVCAST_HTTPS
+SECURE_SSL_REDIRECT = REVCAST_HTTPS
+SECURE_HSTS_SECONDS = 31536000 if REVCAST_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = REVCAST_HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if REVCAST_HTTPS else None
+CSRF_TRUSTED_ORIGINS = env.list("REVCAST_CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -110,7 +118,11 @@ SESSION_COOKIE_HTTPONLY = True
 # revcast's own settings
 REVCAST_DEFAULT_CURRENCY = env("REVCAST_DEFAULT_CURRENCY", default="USD")
 REVCAST_IMPORT_BATCH_SIZE = env.int("REVCAST_IMPORT_BATCH_SIZE", default=1000)
-REVCAST_MAPPINGS_DIR = env.path("REVCAST_MAPPINGS_DIR", default=str(PACKAGE_DIR.parent.parent / "mappings"))
+_CHECKOUT_MAPPINGS = PACKAGE_DIR.parent.parent / "mappings"
+REVCAST_MAPPINGS_DIR = env.path(
+    "REVCAST_MAPPINGS_DIR",
+    default=str(_CHECKOUT_MAPPINGS if _CHECKOUT_MAPPINGS.is_dir() else PACKAGE_DIR / "mappings"),
+)
 REVCAST_DEMO_PASSWORD = env("REVCAST_DEMO_PASSWORD", default="revcast-demo")
 
 LOGGING = {

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
 from revcast.core.models import CustomField, PicklistValue
+from revcast.core.numbers import parse_decimal
 from revcast.core.picklists import match_picklist_value
 
 
@@ -28,11 +28,9 @@ def coerce(definition: CustomField, raw: Any) -> Any:
     kind = definition.type
     if kind == CustomField.Type.NUMBER:
         try:
-            number = Decimal(str(raw).strip().replace(",", ""))
-        except InvalidOperation as exc:
-            raise ValidationError(f"{raw!r} is not a number", code="invalid") from exc
-        if not number.is_finite():
-            raise ValidationError(f"{raw!r} is not a finite number", code="invalid")
+            number = parse_decimal(raw)
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid") from None
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == CustomField.Type.DATE:
         if isinstance(raw, dt.datetime):

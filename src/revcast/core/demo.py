@@ -40,16 +40,22 @@ def load_demo() -> DemoSummary:
 
     run = run_import(DEMO_DATA, mapping_module.load(demo_mapping_path()))
     with transaction.atomic():
-        admin, _ = User.objects.get_or_create(
+        admin, created = User.objects.get_or_create(
             username="admin",
             defaults={"role": User.Role.ADMIN, "is_staff": True, "is_superuser": True, "first_name": "Admin"},
         )
+        if created:
+            admin.set_unusable_password()
+            admin.save(update_fields=["password"])
         if not admin.is_superuser:
             admin.is_superuser = admin.is_staff = True
             admin.role = User.Role.ADMIN
             admin.save()
-        # One hash shared by the demo logins: demo data only; real users set their own passwords.
-        User.objects.update(password=make_password(settings.REVCAST_DEMO_PASSWORD))
+        # One hash shared by the demo logins that have no password yet (the imported people and a new
+        # admin); a password someone set is never overwritten.
+        demo_hash = make_password(settings.REVCAST_DEMO_PASSWORD)
+        fresh = [u.pk for u in User.objects.only("password") if not u.has_usable_password()]
+        User.objects.filter(pk__in=fresh).update(password=demo_hash)
     return DemoSummary(
         run=run,
         opportunities=Opportunity.objects.count(),

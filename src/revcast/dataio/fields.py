@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 from collections.abc import Callable
-from decimal import Decimal, Inexact, InvalidOperation, localcontext
+from decimal import Decimal
 from typing import Any
 
 from django.db import models
 
+from revcast.core import numbers
 from revcast.dataio.mapping import FieldSpec
-
-CURRENCY_MARKS = re.compile(r"[\s$¥￥€£]|(?<=\d),(?=\d{3}(\D|$))")
-
 
 TRANSFORMS: dict[str, Callable[[str], str]] = {
     "lower": str.lower,
@@ -74,27 +71,10 @@ def parse_datetime(raw: Any, formats: list[str]) -> dt.datetime:
 
 
 def parse_decimal(raw: Any, places: int | None = None, multiply: Any = None) -> Decimal:
-    if isinstance(raw, bool):
-        raise FieldError(f"{raw!r} is not a number")
-    text = CURRENCY_MARKS.sub("", str(raw)) if not isinstance(raw, int | float | Decimal) else str(raw)
     try:
-        number = Decimal(text)
-    except InvalidOperation as exc:
-        raise FieldError(f"{raw!r} is not a number") from exc
-    if not number.is_finite():
-        raise FieldError(f"{raw!r} is not a finite number")
-    # Exact arithmetic whatever the number of digits: never round silently to the default 28 digits.
-    with localcontext() as ctx:
-        ctx.prec = max(28, len(number.as_tuple().digits) + 40)
-        ctx.traps[Inexact] = True
-        if multiply is not None:
-            number *= parse_decimal(multiply)
-        if places is not None:
-            try:
-                number = number.quantize(Decimal(1).scaleb(-places))
-            except Inexact:
-                raise FieldError(f"{raw!r} has more than {places} decimal places") from None
-    return number
+        return numbers.parse_decimal(raw, places, multiply)
+    except ValueError as exc:
+        raise FieldError(str(exc)) from None
 
 
 def parse_int(raw: Any, multiply: Any = None) -> int:

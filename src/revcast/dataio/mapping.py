@@ -130,7 +130,9 @@ def _field(where: str, target: str, spec: Any, date_formats: list[str]) -> Field
         elif isinstance(fb, dict) and "from" in fb:
             unknown = set(fb) - {"from", "when"}
             if unknown:
-                raise MappingError(f"{where}.fallback: unknown key(s) {sorted(unknown)}; allowed: ['from', 'when']")
+                raise MappingError(
+                    f"{where}.fallback: unknown key(s) {sorted(unknown)}; allowed: ['from', 'when']"
+                )
             when = fb.get("when") or {}
             if when and not (isinstance(when, dict) and set(when) == {"column", "in"}):
                 raise MappingError(f"{where}.fallback.when: expected {{column: NAME, in: [VALUES]}}")
@@ -150,6 +152,8 @@ def _field(where: str, target: str, spec: Any, date_formats: list[str]) -> Field
     if bad:
         raise MappingError(f"{where}.transform: unknown {sorted(bad)}; allowed: {sorted(TRANSFORMS)}")
     on_missing = spec.get("on_missing", "reject")
+    if on_missing is None:  # YAML reads an unquoted `null` as nothing
+        on_missing = "null"
     if on_missing not in ("reject", "null"):
         raise MappingError(f"{where}.on_missing: must be 'reject' or 'null', not {on_missing!r}")
     value_map = spec.get("map") or {}
@@ -185,7 +189,9 @@ def parse(data: Any, path: Path, sha256: str = "") -> Mapping:
         raise MappingError(f"{where}: 'defaults' must be a mapping of {sorted(DEFAULT_KEYS)}")
     unknown = set(defaults) - DEFAULT_KEYS
     if unknown:
-        raise MappingError(f"{where}: defaults: unknown key(s) {sorted(unknown)}; allowed: {sorted(DEFAULT_KEYS)}")
+        raise MappingError(
+            f"{where}: defaults: unknown key(s) {sorted(unknown)}; allowed: {sorted(DEFAULT_KEYS)}"
+        )
     date_formats = [str(f) for f in _as_list(defaults.get("date_format", "%Y-%m-%d"))]
     sources = []
     seen: set[str] = set()

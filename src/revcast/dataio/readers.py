@@ -136,6 +136,9 @@ def read_xlsx(path: Path, sheet: str | None = None) -> SourceTable:
         header = ["" if c is None else str(c).strip() for c in first]
         while header and not header[-1]:
             header.pop()
+        dupes = sorted({h for h in header if h and header.count(h) > 1})
+        if dupes:
+            raise SourceError(f"{path.name}: sheet {ws.title!r} row 1: duplicate column name(s) {dupes}")
         rows = []
         for line, cells in enumerate(iterator, start=2):
             if not any(c is not None and str(c).strip() for c in cells):

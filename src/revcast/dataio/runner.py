@@ -6,6 +6,8 @@ does all of it inside a transaction that is rolled back, so its counts are exact
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,6 +29,8 @@ from revcast.dataio.readers import SourceError, SourceRow, read_table, resolve
 from revcast.dataio.targets import INVALIDATES, LOOKUPS, TARGETS, WRITERS, Lookups, Target, WriteCounts
 from revcast.pipeline.models import Stage
 from revcast.pipeline.services import upsert_stages
+
+logger = logging.getLogger(__name__)
 
 
 class _DryRunRollback(Exception):
@@ -173,9 +177,12 @@ class ImportRunner:
         try:
             plans = [plan_source(s, self.mapping) for s in self.mapping.sources]
             stage_rows = _stage_rows(self.mapping)
-            with transaction.atomic():
+            # A real run commits batch by batch (each batch atomic); a dry run does the same work inside one
+            # transaction that is rolled back at the end.
+            with transaction.atomic() if self.dry_run else contextlib.nullcontext():
                 if stage_rows:
-                    result = upsert_stages(stage_rows)
+                    with transaction.atomic():
+                        result = upsert_stages(stage_rows)
                     self.state.counts["stages"] = {
                         "object": "stage",
                         "read": len(stage_rows),
@@ -194,13 +201,33 @@ class ImportRunner:
         except MappingError as exc:
             failed = True
             self.state.issues.append(Issue("mapping", str(self.mapping.path), None, "", "", str(exc)))
+        except Exception as exc:  # recorded, never left "running"; the failing batch was rolled back
+            logger.exception("import run %s failed", self.run.pk)
+            failed = True
+            self.state.issues.append(
+                Issue("import", str(self.path), None, "", "", f"unexpected error; the batch in progress was not written: {exc!r}")
+            )
+        if not failed and self.path.is_file() and not any(n != "stages" for n in self.state.counts):
+            failed = True
+            names = ", ".join(s.file for s in self.mapping.sources)
+            self.state.issues.append(
+                Issue(
+                    "import",
+                    self.path.name,
+                    None,
+                    "",
+                    "",
+                    f"the file matches no source of the mapping ({names})",
+                )
+            )
         return self._finish(started, failed)
 
     def _finish(self, started: float, failed: bool) -> ImportRun:
         run = self.run
         errors = [i for i in self.state.issues if i.severity == "error"]
         sources = [c for name, c in self.state.counts.items() if name != "stages"]
-        if failed or (sources and all(c.get("failed") for c in sources)):
+        loaded = sum(c["created"] + c["updated"] + c["unchanged"] for c in sources)
+        if failed or (sources and all(c.get("failed") for c in sources)) or (errors and loaded == 0):
             run.status = ImportRun.Status.FAILED
         elif errors:
             run.status = ImportRun.Status.PARTIAL
@@ -411,7 +438,7 @@ class ImportRunner:
                 if fs.target.startswith("custom."):
                     custom[fs.target.removeprefix("custom.")] = None
                 else:
-                    values[fs.target] = None
+                    values[fs.target] = _empty_value(plan.model_fields.get(fs.target))
                 continue
             try:
                 if fs.target.startswith("custom."):
@@ -434,7 +461,11 @@ class ImportRunner:
             if fs.fallback and values.get(fs.target) is None and fs.target not in {i.field for i in issues}:
                 self._apply_fallback(fs, values, row, spec)
         for name in {*target.required, plan.key, *(f.target for f in spec.fields if f.required)}:
-            if values.get(name) is None and name not in {i.field for i in issues} and name not in self_refs:
+            if (
+                values.get(name) in (None, "")
+                and name not in {i.field for i in issues}
+                and name not in self_refs
+            ):
                 column = next((f.column for f in spec.fields if f.target == name), None)
                 fail(
                     name,
@@ -529,6 +560,17 @@ class ImportRunner:
         severity: str = "error",
     ) -> None:
         self.state.issues.append(Issue(spec.object, file, line, field_name, value, reason, severity))
+
+
+def _empty_value(model_field: Any) -> Any:
+    """An empty source cell: None, or "" for text columns that are blank-but-not-null (Django's convention)."""
+    if (
+        model_field is not None
+        and not model_field.null
+        and model_field.get_internal_type() in ("CharField", "TextField", "EmailField", "SlugField")
+    ):
+        return ""
+    return None
 
 
 def run_import(

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from revcast.core import customfields
 from revcast.core.bulk import UpsertResult, insert_rows, upsert
 from revcast.pipeline.models import ForecastCategory, Opportunity, OpportunityFieldHistory, Product, Stage
 
@@ -164,14 +165,25 @@ def upsert_opportunities(
         history: list[tuple[Any, ...]] = []
         for opp in result.created:
             history.extend(_creation_history(opp, timelines[getattr(opp, key)], now, by_id, source))
+        names = _names_for(result.updated) if result.updated else {}
         for opp, changes in result.updated:
             for name in (n for n in changes if n in TRACKED):
                 old, _new = changes[name]
                 history.append(
-                    (opp.pk, name, _old_text(name, old), history_text(name, getattr(opp, name)), now, by_id, source)
+                    (
+                        opp.pk,
+                        name,
+                        _old_text(name, old, names),
+                        history_text(name, getattr(opp, name)),
+                        now,
+                        by_id,
+                        source,
+                    )
                 )
         if result.updated:
-            Opportunity.objects.filter(pk__in=[o.pk for o, _ in result.updated]).update(version=F("version") + 1)
+            Opportunity.objects.filter(pk__in=[o.pk for o, _ in result.updated]).update(
+                version=F("version") + 1
+            )
         written = insert_rows(OpportunityFieldHistory, HISTORY_COLUMNS, history)
     return OpportunityUpsertResult(
         created=len(result.created),
@@ -184,17 +196,27 @@ def upsert_opportunities(
 HISTORY_COLUMNS = ("opportunity", "field", "old_value", "new_value", "changed_at", "changed_by", "source")
 
 
-def _old_text(name: str, old: Any) -> str | None:
+def _old_text(name: str, old: Any, names: dict[tuple[str, Any], str]) -> str | None:
     """Old values arrive as raw ids for foreign keys; name them as history does."""
     if old is None:
         return None
-    if name == "stage":
-        return Stage.objects.get(pk=old).name
-    if name == "owner":
-        from revcast.org.models import User
-
-        return User.objects.get(pk=old).username
+    if name in ("stage", "owner"):
+        return names[(name, old)]
     return history_text(name, old)
+
+
+def _names_for(updated: Sequence[tuple[Any, dict[str, tuple[Any, Any]]]]) -> dict[tuple[str, Any], str]:
+    """Stage names and usernames of the old foreign-key values in a batch of changes, in two queries."""
+    from revcast.org.models import User
+
+    names: dict[tuple[str, Any], str] = {
+        ("stage", pk): n for pk, n in Stage.objects.values_list("pk", "name")
+    }
+    owner_ids = {changes["owner"][0] for _, changes in updated if "owner" in changes}
+    names.update(
+        {("owner", pk): u for pk, u in User.objects.filter(pk__in=owner_ids).values_list("pk", "username")}
+    )
+    return names
 
 
 def _creation_history(
@@ -257,6 +279,11 @@ def update_opportunity(
         if expected_version is not None and locked.version != expected_version:
             raise StaleVersion(f"opportunity {opp.pk} is at version {locked.version}, not {expected_version}")
         old = {name: getattr(locked, name) for name in TRACKED}
+        if "custom" in changes:
+            changes["custom"] = {
+                **(locked.custom or {}),
+                **customfields.clean("opportunity", changes["custom"] or {}),
+            }
         for name, value in changes.items():
             setattr(locked, name, value)
         new_stage: Stage = locked.stage
@@ -274,6 +301,8 @@ def update_opportunity(
                 locked.forecast_category = default_forecast_category(new_stage)
             if new_stage.is_closed and "closed_on" not in changes and locked.closed_on is None:
                 locked.closed_on = timezone.localdate()
+            if not new_stage.is_closed and "closed_on" not in changes:
+                locked.closed_on = None  # reopened
         locked.version += 1
         locked.full_clean(exclude=["custom"])
         locked.save()

@@ -37,8 +37,16 @@ def to_csv(result: ReportResult) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.name for c in result.columns])
     for row in result.rows:
-        writer.writerow(["" if v is None else jsonable(v) for v in row])
+        writer.writerow([_csv_cell(v) for v in row])
     return out.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value.quantize(Decimal("0.01")), "f")
+    return jsonable(value)
 
 
 def to_xlsx(result: ReportResult) -> bytes:

@@ -95,6 +95,13 @@ class ReportRunner:
 
     def meta(self, **extra: Any) -> dict[str, Any]:
         user = self.params.user
+        currencies = sorted(c for c in self.base_queryset().order_by().values_list("currency", flat=True).distinct() if c)
+        if len(currencies) > 1:
+            # No exchange rates yet: amounts in different currencies would be added up. Say so plainly.
+            extra.setdefault("warnings", []).append(
+                f"amounts in several currencies ({', '.join(currencies)}) are summed without conversion; "
+                "filter with --where currency=CODE or group --by currency"
+            )
         return {
             "report": self.name,
             "title": self.title,
@@ -104,7 +111,8 @@ class ReportRunner:
             "to": self.params.date_to,
             "where": self.params.where,
             "options": {k: self.option(k) for k in self.options},
-            "currency": settings.REVCAST_DEFAULT_CURRENCY,
+            "currency": currencies[0] if len(currencies) == 1 else settings.REVCAST_DEFAULT_CURRENCY,
+            "currencies": currencies,
             "as_user": getattr(user, "username", None),
             "generated_at": timezone.now(),
             **extra,

@@ -100,4 +100,5 @@ class Command(BaseCommand):
         else:
             self.stdout.write(text, ending="" if text.endswith("\n") else "\n")
 
+
 __all__ = ["Command", "dimensions"]

@@ -1,0 +1,38 @@
+"""Parsing numbers from text exactly (Decimal), shared by imports and custom fields."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, Inexact, InvalidOperation, localcontext
+from typing import Any
+
+# Currency marks and spaces go; a comma goes only as a thousands separator (1,234.56), never as a decimal comma.
+NUMBER_NOISE = re.compile(r"[\s$¥￥€£]|(?<=\d),(?=\d{3}(\D|$))")
+
+
+def parse_decimal(raw: Any, places: int | None = None, multiply: Any = None) -> Decimal:
+    """``raw`` as an exact Decimal (optionally times ``multiply``, with at most ``places`` decimals).
+
+    Raises ValueError with the reason. Arithmetic is exact whatever the number of digits: nothing is
+    rounded silently to the default 28 digits.
+    """
+    if isinstance(raw, bool):
+        raise ValueError(f"{raw!r} is not a number")
+    text = NUMBER_NOISE.sub("", str(raw)) if not isinstance(raw, int | float | Decimal) else str(raw)
+    try:
+        number = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(f"{raw!r} is not a number") from exc
+    if not number.is_finite():
+        raise ValueError(f"{raw!r} is not a finite number")
+    with localcontext() as ctx:
+        ctx.prec = max(28, len(number.as_tuple().digits) + 40)
+        ctx.traps[Inexact] = True
+        if multiply is not None:
+            number *= parse_decimal(multiply)
+        if places is not None:
+            try:
+                number = number.quantize(Decimal(1).scaleb(-places))
+            except Inexact:
+                raise ValueError(f"{raw!r} has more than {places} decimal places") from None
+    return number
