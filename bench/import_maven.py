@@ -10,25 +10,20 @@ cannot run at all).
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-WITH_POSTGRES = ROOT / "scripts" / "with_postgres.py"
-DATA = ROOT / "src" / "revcast" / "demo_data" / "maven_crm"
-MAPPING = ROOT / "mappings" / "maven_crm.yaml"
+BENCH = str(Path(__file__).resolve().parent)
+if BENCH not in sys.path:  # run as a file from anywhere: the shared harness is in bench/
+    sys.path.insert(0, BENCH)
+
+import harness  # noqa: E402
+from harness import DATA, MAPPING, ROOT  # noqa: E402
+
 TARGET_SECONDS = 10.0
-DATABASES = ("sqlite", "postgresql")
 
 
 @dataclass
@@ -58,29 +53,17 @@ def _sum(counts: dict[str, dict[str, Any]], key: str) -> int:
 
 def worker(label: str, result_file: Path | None) -> int:
     """Migrate the clean database DATABASE_URL names, then time the three imports."""
-    if not os.environ.get("DATABASE_URL"):
-        print("import_maven --worker: DATABASE_URL is not set; refusing to touch the default database",
-              file=sys.stderr)
+    if not harness.setup_django("import_maven"):
         return 2
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "revcast.settings")
-    os.environ["REVCAST_DEBUG"] = "false"  # no query log growing during the runs
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
     from revcast.dataio.mapping import load
     from revcast.dataio.models import ImportRun
     from revcast.dataio.runner import run_import
     from revcast.pipeline.models import Opportunity
 
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    migrate_s = time.perf_counter() - started
-    if Opportunity.objects.exists() or ImportRun.objects.exists():
-        print(f"{label}: the database is not empty; the benchmark needs a clean one", file=sys.stderr)
+    migrate_s = harness.migrate_clean_database(label)
+    if migrate_s is None:
         return 2
-    print(f"[{label}] {server_version()}; migrate {migrate_s:.2f} s; data {DATA.relative_to(ROOT)}",
+    print(f"[{label}] {harness.server_version()}; migrate {migrate_s:.2f} s; data {DATA.relative_to(ROOT)}",
           flush=True)
 
     mapping = load(MAPPING)
@@ -105,21 +88,8 @@ def worker(label: str, result_file: Path | None) -> int:
         print(f"[{label}]   read/created/updated/unchanged/rejected per source: {per_source}", flush=True)
         print(f"[{label}]   check: {sanity(run_name, t)}", flush=True)
     print(f"[{label}] database afterwards: {Opportunity.objects.count():,} opportunities", flush=True)
-    if result_file is not None:
-        result_file.write_text(json.dumps([asdict(t) for t in timings]))
+    harness.save_results(result_file, timings)
     return 0 if all(t.status == ImportRun.Status.SUCCEEDED for t in timings) else 1
-
-
-def server_version() -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("select 'SQLite ' || sqlite_version()")
-        else:
-            cursor.execute("show server_version")
-        row = cursor.fetchone()
-    return f"{'PostgreSQL ' if connection.vendor == 'postgresql' else ''}{row[0]}"
 
 
 def sanity(run_name: str, t: Timing) -> str:
@@ -138,84 +108,32 @@ def sanity(run_name: str, t: Timing) -> str:
 # ---------------------------------------------------------------------------------------------- driver
 
 
-def raise_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
-def run_child(cmd: Sequence[str], env: dict[str, str]) -> int:
-    """Run ``cmd``; on SIGTERM or an error here, stop it and let it clean up (with_postgres stops its
-    server and removes its temp dir)."""
-    proc = subprocess.Popen(list(cmd), env=env, cwd=ROOT)
-    try:
-        return proc.wait()
-    except BaseException as exc:
-        if not isinstance(exc, KeyboardInterrupt):  # Ctrl-C reached the child through the terminal already
-            proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        raise
-
-
-def bench_database(database: str, tmp: Path) -> tuple[int, list[Timing]]:
-    result_file = tmp / f"{database}.json"
-    worker_cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--label", database,
-                  "--result-file", str(result_file)]
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    if database == "sqlite":
-        env["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
-        rc = run_child(worker_cmd, env)
-    else:  # no DATABASE_URL: with_postgres starts a fresh throwaway server and removes it afterwards
-        rc = run_child([sys.executable, str(WITH_POSTGRES), "--", *worker_cmd], env)
-    timings = [Timing(**t) for t in json.loads(result_file.read_text())] if result_file.exists() else []
-    return rc, timings
-
-
-def print_summary(results: dict[str, tuple[int, list[Timing]]]) -> None:
+def print_summary(results: harness.Results[Timing]) -> None:
     print()
     print(f"Summary: Maven CRM import ({DATA.relative_to(ROOT)}), "
           f"target: each run under {TARGET_SECONDS:.0f} s")
-    for database in DATABASES:
-        rc, timings = results[database]
-        if not timings:
-            print(f"{database:<11} not run (worker exit status {rc})")
-            continue
-        for t in timings:
-            verdict = "met" if t.seconds < TARGET_SECONDS else "MISSED"
-            print(f"{database:<11} {t.run:<12}  {t.read:>6,} rows  {t.seconds:6.2f} s"
-                  f"  {t.rows_per_s:>7,.0f} rows/s  {t.status:<9}"
-                  f"  (target: under {TARGET_SECONDS:.0f} s: {verdict})")
+    for database, t in harness.summary_timings(results):
+        verdict = "met" if t.seconds < TARGET_SECONDS else "MISSED"
+        print(f"{database:<11} {t.run:<12}  {t.read:>6,} rows  {t.seconds:6.2f} s"
+              f"  {t.rows_per_s:>7,.0f} rows/s  {t.status:<9}"
+              f"  (target: under {TARGET_SECONDS:.0f} s: {verdict})")
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--worker", action="store_true", help="internal: benchmark the DATABASE_URL given")
-    parser.add_argument("--label", default="database", help=argparse.SUPPRESS)
-    parser.add_argument("--result-file", type=Path, default=None, help=argparse.SUPPRESS)
+    parser = harness.argument_parser(__doc__)
+    harness.add_worker_arguments(parser)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args.label, args.result_file)
 
-    signal.signal(signal.SIGTERM, raise_on_sigterm)  # so that the temp dir is removed on SIGTERM too
-    results: dict[str, tuple[int, list[Timing]]] = {}
-    with tempfile.TemporaryDirectory(prefix="revcast-bench-") as tmp:
-        for database in DATABASES:
-            print(f"== {database}", flush=True)
-            results[database] = bench_database(database, Path(tmp))
+    results = harness.run_workers(Path(__file__), Timing)
     print_summary(results)
-    failed = [db for db, (rc, timings) in results.items()
-              if rc != 0 or len(timings) != 3 or any(t.status != "succeeded" for t in timings)]
-    if failed:
-        print(f"FAILED: {', '.join(failed)} (an import did not succeed or the benchmark could not run)")
-        return 1
-    return 0
+    return harness.exit_status(
+        results,
+        lambda rc, timings: rc != 0 or len(timings) != 3 or any(t.status != "succeeded" for t in timings),
+        "an import did not succeed or the benchmark could not run",
+    )
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except KeyboardInterrupt:
-        sys.exit(130)
+    harness.run_script(main)

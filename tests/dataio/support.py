@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,28 @@ def write_csv(
     for row in rows:
         writer.writerow([row[h] for h in header] if isinstance(row, dict) else row)
     path.write_bytes(buf.getvalue().encode(encoding))
+
+
+def pipeline_row(**values: str) -> dict[str, str]:
+    """A new sales_pipeline.csv row: ``values``, every other column empty."""
+    row = dict.fromkeys(raw_header("sales_pipeline.csv"), "")
+    row.update(values)
+    return row
+
+
+def write_pipeline(
+    folder: Path,
+    change: Callable[[list[dict[str, str]]], object] | None = None,
+    extra: Iterable[dict[str, str]] = (),
+) -> list[dict[str, str]]:
+    """Write sales_pipeline.csv into ``folder``: the raw rows after ``change(rows)``, then ``extra``; returns
+    the rows written."""
+    rows = raw_rows("sales_pipeline.csv")
+    if change:
+        change(rows)
+    rows.extend(extra)
+    write_csv(folder / "sales_pipeline.csv", raw_header("sales_pipeline.csv"), rows)
+    return rows
 
 
 def username(full_name: str) -> str:
@@ -83,6 +106,32 @@ def db_snapshot() -> dict[str, Any]:
         "region": rows(Region),
         "history": OpportunityFieldHistory.objects.count(),
     }
+
+
+def import_with_pipeline(
+    folder: Path,
+    mapping: Any,
+    change: Callable[[list[dict[str, str]]], object] | None = None,
+    extra: Iterable[dict[str, str]] = (),
+) -> tuple[dict[str, Any], Any]:
+    """Write the pipeline file (see write_pipeline), then import ``folder`` with ``mapping``; the database
+    snapshot taken just before the import, and the run."""
+    from revcast.dataio.runner import run_import
+
+    write_pipeline(folder, change, extra)
+    before = db_snapshot()
+    return before, run_import(folder, mapping)
+
+
+def source_counts(counts: dict[str, Any], name: str) -> tuple[int, int, int, int, int]:
+    """Rows read, created, updated, unchanged and rejected of one source in a run's counts."""
+    c = counts[name]
+    return c["read"], c["created"], c["updated"], c["unchanged"], c["rejected"]
+
+
+def stored_by(model: Any, key: str, *fields: str) -> dict[Any, tuple[Any, ...]]:
+    """Every stored row of ``model`` as ``{key: (fields...)}`` (field names as for ``values_list``)."""
+    return {row[0]: row[1:] for row in model.objects.values_list(key, *fields)}
 
 
 def issues_of(run) -> list[dict[str, Any]]:

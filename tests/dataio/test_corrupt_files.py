@@ -16,9 +16,12 @@ import pytest
 from tests.dataio.support import (
     MAVEN_DIR,
     db_snapshot,
+    import_with_pipeline,
     issues_of,
+    pipeline_row,
     raw_header,
     raw_rows,
+    source_counts,
     source_of,
     write_csv,
     write_mapping_copy,
@@ -30,35 +33,35 @@ PIPELINE_HEADER = raw_header("sales_pipeline.csv")
 
 
 def _opps(run):
-    c = run.counts["opportunities"]
-    return c["read"], c["created"], c["updated"], c["unchanged"], c["rejected"]
+    return source_counts(run.counts, "opportunities")
 
 
 def _errors(run):
     return [i for i in issues_of(run) if i["severity"] == "error"]
 
 
-def _pipeline_with(folder, change=None, extra=()):
-    """Write sales_pipeline.csv into ``folder`` after ``change(rows)``; returns the rows written."""
-    rows = raw_rows("sales_pipeline.csv")
-    if change:
-        change(rows)
-    rows.extend(extra)
-    write_csv(folder / "sales_pipeline.csv", PIPELINE_HEADER, rows)
-    return rows
+def _only_error(run):
+    """The one error issue of the run (there must be exactly one)."""
+    errors = _errors(run)
+    assert len(errors) == 1
+    return errors[0]
 
 
-def _new_opp(**values):
-    row = dict.fromkeys(PIPELINE_HEADER, "")
-    row.update(values)
-    return row
+def _import_one_bad_new_opportunity(folder, mapping_obj, **values):
+    """Import the Maven data plus one new opportunity row (``values``) that must be rejected: the run is
+    partial, that row alone is rejected and the database is unchanged. Returns the row and the errors."""
+    new = pipeline_row(**values)
+    before, run = import_with_pipeline(folder, mapping_obj, extra=[new])
+    assert run.status == "partial"
+    assert _opps(run) == (8801, 0, 0, 8800, 1)
+    assert db_snapshot() == before
+    return new, _errors(run)
 
 
 # ------------------------------------------------------------------ bad values in rows
 
 
 def test_bad_date_rejects_the_row_and_good_rows_still_load(maven_copy, mapping_obj):
-    from revcast.dataio.runner import run_import
     from revcast.pipeline.models import Opportunity
 
     rows = raw_rows("sales_pipeline.csv")
@@ -66,7 +69,7 @@ def test_bad_date_rejects_the_row_and_good_rows_still_load(maven_copy, mapping_o
     victim = rows[index]["opportunity_id"]
     original_engage = dt.date.fromisoformat(rows[index]["engage_date"])
     line = index + 2  # the header is line 1
-    new = _new_opp(
+    new = pipeline_row(
         opportunity_id="NEWGOOD1",
         sales_agent="Darcel Schlecht",
         product="MG Special",
@@ -76,10 +79,9 @@ def test_bad_date_rejects_the_row_and_good_rows_still_load(maven_copy, mapping_o
         close_date="2017-12-01",
         close_value="60",
     )
-    _pipeline_with(maven_copy, lambda rs: rs[index].update(engage_date="2017-13-45"), extra=[new])
-    before = db_snapshot()
-
-    run = run_import(maven_copy, mapping_obj)
+    before, run = import_with_pipeline(
+        maven_copy, mapping_obj, lambda rs: rs[index].update(engage_date="2017-13-45"), extra=[new]
+    )
 
     assert run.status == "partial"
     assert _opps(run) == (8801, 1, 0, 8799, 1)
@@ -109,20 +111,15 @@ def test_bad_date_rejects_the_row_and_good_rows_still_load(maven_copy, mapping_o
 
 
 def test_unknown_stage_is_rejected(maven_copy, mapping_obj):
-    from revcast.dataio.runner import run_import
-
     rows = raw_rows("sales_pipeline.csv")
     index = next(i for i, r in enumerate(rows) if r["deal_stage"] == "Engaging")
-    _pipeline_with(maven_copy, lambda rs: rs[index].update(deal_stage="Closing"))
-    before = db_snapshot()
-
-    run = run_import(maven_copy, mapping_obj)
+    before, run = import_with_pipeline(
+        maven_copy, mapping_obj, lambda rs: rs[index].update(deal_stage="Closing")
+    )
 
     assert run.status == "partial"
     assert _opps(run) == (8800, 0, 0, 8799, 1)
-    errors = _errors(run)
-    assert len(errors) == 1
-    e = errors[0]
+    e = _only_error(run)
     assert (e["file"], e["row"], e["field"], e["value"]) == (
         "sales_pipeline.csv",
         index + 2,
@@ -134,10 +131,11 @@ def test_unknown_stage_is_rejected(maven_copy, mapping_obj):
 
 
 def test_unknown_sales_agent_is_rejected(maven_copy, mapping_obj):
-    from revcast.dataio.runner import run_import
     from revcast.pipeline.models import Opportunity
 
-    new = _new_opp(
+    _, errors = _import_one_bad_new_opportunity(
+        maven_copy,
+        mapping_obj,
         opportunity_id="NOAGENT1",
         sales_agent="Ghost Rider",
         product="GTX Basic",
@@ -145,20 +143,12 @@ def test_unknown_sales_agent_is_rejected(maven_copy, mapping_obj):
         deal_stage="Engaging",
         engage_date="2017-11-02",
     )
-    _pipeline_with(maven_copy, extra=[new])
-    before = db_snapshot()
 
-    run = run_import(maven_copy, mapping_obj)
-
-    assert run.status == "partial"
-    assert _opps(run) == (8801, 0, 0, 8800, 1)
-    errors = _errors(run)
     assert [(e["file"], e["row"], e["field"], e["value"]) for e in errors] == [
         ("sales_pipeline.csv", 8802, "owner", "Ghost Rider")
     ]
     assert "matches no user" in errors[0]["reason"]
     assert not Opportunity.objects.filter(external_id="NOAGENT1").exists()
-    assert db_snapshot() == before
 
 
 def test_huge_amount_is_rejected_not_a_crash(maven_copy, mapping_obj):
@@ -168,9 +158,9 @@ def test_huge_amount_is_rejected_not_a_crash(maven_copy, mapping_obj):
     decimal.InvalidOperation when the result has more digits than the decimal context precision (28),
     which escapes the runner (it catches FieldError/ValidationError only): the whole run crashes.
     """
-    from revcast.dataio.runner import run_import
-
-    new = _new_opp(
+    new, errors = _import_one_bad_new_opportunity(
+        maven_copy,
+        mapping_obj,
         opportunity_id="HUGE0001",
         sales_agent="Darcel Schlecht",
         product="GTX Basic",
@@ -180,17 +170,9 @@ def test_huge_amount_is_rejected_not_a_crash(maven_copy, mapping_obj):
         close_date="2017-12-01",
         close_value="123456789012345678901234567890",
     )
-    _pipeline_with(maven_copy, extra=[new])
-    before = db_snapshot()
 
-    run = run_import(maven_copy, mapping_obj)
-
-    assert run.status == "partial"
-    assert _opps(run) == (8801, 0, 0, 8800, 1)
-    errors = _errors(run)
     assert [(e["row"], e["field"], e["value"]) for e in errors] == [(8802, "amount", new["close_value"])]
     assert "too large" in errors[0]["reason"]
-    assert db_snapshot() == before
 
 
 # ------------------------------------------------------------------ damaged files
@@ -214,9 +196,7 @@ def test_truncated_last_line(maven_copy, mapping_obj):
 
     assert run.status == "partial"
     assert _opps(run) == (8800, 0, 0, 8799, 1)
-    errors = _errors(run)
-    assert len(errors) == 1
-    e = errors[0]
+    e = _only_error(run)
     assert (e["file"], e["row"]) == ("sales_pipeline.csv", 8801)
     assert f"the line has {fields_left} fields, the header has {len(PIPELINE_HEADER)}" in e["reason"]
     after = db_snapshot()
@@ -226,16 +206,25 @@ def test_truncated_last_line(maven_copy, mapping_obj):
     assert Opportunity.objects.filter(external_id=last_id).exists()  # still there, as before
 
 
-def test_gbk_accounts_file_with_a_chinese_account(maven_copy, mapping_obj):
-    from revcast.customers.models import Account
-    from revcast.dataio.runner import run_import
-    from revcast.pipeline.models import Opportunity
+CHINESE_ACCOUNT = "上海示例科技有限公司"
+CHINESE_DEAL = {  # a won deal with the Chinese account
+    "opportunity_id": "CN000001",
+    "sales_agent": "Darcel Schlecht",
+    "product": "GTX Pro",
+    "account": CHINESE_ACCOUNT,
+    "deal_stage": "Won",
+    "engage_date": "2017-06-01",
+    "close_date": "2017-07-15",
+    "close_value": "5000",
+}
 
-    name = "上海示例科技有限公司"
+
+def _write_gbk_accounts_with_a_chinese_one(folder):
+    """accounts.csv in GBK, with one account more: CHINESE_ACCOUNT."""
     accounts = raw_rows("accounts.csv")
     accounts.append(
         {
-            "account": name,
+            "account": CHINESE_ACCOUNT,
             "sector": "technology",
             "year_established": "2008",
             "revenue": "12.5",
@@ -244,24 +233,19 @@ def test_gbk_accounts_file_with_a_chinese_account(maven_copy, mapping_obj):
             "subsidiary_of": "",
         }
     )
-    write_csv(maven_copy / "accounts.csv", raw_header("accounts.csv"), accounts, encoding="gbk")
+    write_csv(folder / "accounts.csv", raw_header("accounts.csv"), accounts, encoding="gbk")
+
+
+def test_gbk_accounts_file_with_a_chinese_account(maven_copy, mapping_obj):
+    from revcast.customers.models import Account
+    from revcast.pipeline.models import Opportunity
+
+    name = CHINESE_ACCOUNT
+    _write_gbk_accounts_with_a_chinese_one(maven_copy)
     raw = (maven_copy / "accounts.csv").read_bytes()
     with pytest.raises(UnicodeDecodeError):
         raw.decode("utf-8")  # really GBK on disk
-    new = _new_opp(
-        opportunity_id="CN000001",
-        sales_agent="Darcel Schlecht",
-        product="GTX Pro",
-        account=name,
-        deal_stage="Won",
-        engage_date="2017-06-01",
-        close_date="2017-07-15",
-        close_value="5000",
-    )
-    _pipeline_with(maven_copy, extra=[new])
-    before = db_snapshot()
-
-    run = run_import(maven_copy, mapping_obj)
+    before, run = import_with_pipeline(maven_copy, mapping_obj, extra=[pipeline_row(**CHINESE_DEAL)])
 
     assert run.status == "succeeded", issues_of(run)
     assert run.counts["accounts"]["created"] == 1 and run.counts["accounts"]["unchanged"] == 85
@@ -283,39 +267,13 @@ def test_gbk_accounts_file_with_a_chinese_account(maven_copy, mapping_obj):
 
 def test_gbk_file_with_utf8_forced_fails_with_a_clear_message(tmp_path, maven_copy, maven_mapping_path):
     from revcast.dataio import mapping
-    from revcast.dataio.runner import run_import
 
-    name = "上海示例科技有限公司"
-    accounts = raw_rows("accounts.csv")
-    accounts.append(
-        {
-            "account": name,
-            "sector": "technology",
-            "year_established": "2008",
-            "revenue": "12.5",
-            "employees": "320",
-            "office_location": "China",
-            "subsidiary_of": "",
-        }
-    )
-    write_csv(maven_copy / "accounts.csv", raw_header("accounts.csv"), accounts, encoding="gbk")
-    new = _new_opp(
-        opportunity_id="CN000001",
-        sales_agent="Darcel Schlecht",
-        product="GTX Pro",
-        account=name,
-        deal_stage="Won",
-        engage_date="2017-06-01",
-        close_date="2017-07-15",
-        close_value="5000",
-    )
-    _pipeline_with(maven_copy, extra=[new])
+    name = CHINESE_ACCOUNT
+    _write_gbk_accounts_with_a_chinese_one(maven_copy)
     forced = write_mapping_copy(
         tmp_path, maven_mapping_path, lambda d: source_of(d, "accounts").__setitem__("encoding", "utf-8")
     )
-    before = db_snapshot()
-
-    run = run_import(maven_copy, mapping.load(forced))
+    before, run = import_with_pipeline(maven_copy, mapping.load(forced), extra=[pipeline_row(**CHINESE_DEAL)])
 
     assert run.status == "partial"
     assert run.counts["accounts"]["failed"] is True
@@ -348,8 +306,7 @@ def test_utf8_with_bom_imports_like_plain_utf8(maven_copy, mapping_obj):
     for name in ("sales_teams.csv", "products.csv", "accounts.csv", "sales_pipeline.csv"):
         assert any(name in n and "utf-8-sig" in n for n in run.notes), run.notes
     for name, n in {"sales_teams": 35, "products": 7, "accounts": 85, "opportunities": 8800}.items():
-        c = run.counts[name]
-        assert (c["read"], c["created"], c["updated"], c["unchanged"], c["rejected"]) == (n, 0, 0, n, 0), name
+        assert source_counts(run.counts, name) == (n, 0, 0, n, 0), name
     assert db_snapshot() == before
 
 
@@ -363,9 +320,7 @@ def test_empty_pipeline_file(maven_copy, mapping_obj):
 
     assert run.status in ("failed", "partial")
     assert run.counts["opportunities"]["failed"] is True
-    errors = _errors(run)
-    assert len(errors) == 1
-    e = errors[0]
+    e = _only_error(run)
     assert (e["object"], e["file"], e["row"]) == ("opportunity", "sales_pipeline.csv", None)
     assert "sales_pipeline.csv" in e["reason"] and "empty" in e["reason"]
     assert db_snapshot() == before
@@ -385,9 +340,7 @@ def test_missing_column(maven_copy, mapping_obj):
     assert run.status in ("failed", "partial")
     assert run.counts["opportunities"]["failed"] is True
     assert _opps(run) == (8800, 0, 0, 0, 8800)
-    errors = _errors(run)
-    assert len(errors) == 1
-    e = errors[0]
+    e = _only_error(run)
     assert (e["file"], e["row"], e["field"]) == ("sales_pipeline.csv", 1, "close_value")
     assert "close_value" in e["reason"] and "missing" in e["reason"]
     assert db_snapshot() == before
@@ -446,8 +399,7 @@ def test_xlsx_products_alone_are_unchanged(tmp_path, mapping_obj):
 
     assert run.status == "succeeded", issues_of(run)
     assert set(run.counts) == {"stages", "products"}  # the other sources are not part of a one-file run
-    c = run.counts["products"]
-    assert (c["read"], c["created"], c["updated"], c["unchanged"], c["rejected"]) == (7, 0, 0, 7, 0)
+    assert source_counts(run.counts, "products") == (7, 0, 0, 7, 0)
     assert db_snapshot() == before
 
 
@@ -498,9 +450,7 @@ def test_unknown_field_in_mapping_fails_the_run_and_writes_nothing(tmp_path, mav
     run = run_import(maven_copy, loaded)
 
     assert run.status == "failed"
-    errors = _errors(run)
-    assert len(errors) == 1
-    e = errors[0]
+    e = _only_error(run)
     assert (e["object"], e["file"], e["row"]) == ("mapping", str(broken), None)
     assert "sources.opportunities.fields.amout" in e["reason"]
     assert "opportunity has no field 'amout'" in e["reason"]

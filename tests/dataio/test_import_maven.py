@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.dataio.support import raw_rows, username
+from tests.dataio.support import raw_rows, stored_by, username
 
 PIPELINE = raw_rows("sales_pipeline.csv")
 ACCOUNTS = raw_rows("accounts.csv")
@@ -98,22 +98,20 @@ def test_users_teams_regions_match_sales_teams_csv():
 def test_every_opportunity_matches_the_csv():
     from revcast.pipeline.models import Opportunity
 
-    stored = {
-        o[0]: o[1:]
-        for o in Opportunity.objects.values_list(
-            "external_id",
-            "stage__name",
-            "owner__username",
-            "product__name",
-            "account__name",
-            "amount",
-            "currency",
-            "created_on",
-            "engaged_on",
-            "expected_close_on",
-            "closed_on",
-        )
-    }
+    stored = stored_by(
+        Opportunity,
+        "external_id",
+        "stage__name",
+        "owner__username",
+        "product__name",
+        "account__name",
+        "amount",
+        "currency",
+        "created_on",
+        "engaged_on",
+        "expected_close_on",
+        "closed_on",
+    )
     assert len(stored) == len(PIPELINE)
     mismatches = []
     for row in PIPELINE:
@@ -167,11 +165,8 @@ def test_stage_probability_forecast_and_reached_stage():
         "Won": (100, "closed", "Won"),
         "Lost": (0, "omitted", "Engaging"),  # a lost deal keeps the furthest open stage it reached
     }
-    stored = dict(
-        (o[0], o[1:])
-        for o in Opportunity.objects.values_list(
-            "external_id", "stage__name", "probability", "forecast_category", "reached_stage__name"
-        )
+    stored = stored_by(
+        Opportunity, "external_id", "stage__name", "probability", "forecast_category", "reached_stage__name"
     )
     for row in PIPELINE:
         stage = row["deal_stage"]
@@ -245,20 +240,18 @@ def test_one_won_deal_history_in_full():
 def test_accounts_match_the_csv():
     from revcast.customers.models import Account
 
-    stored = {
-        a[0]: a[1:]
-        for a in Account.objects.values_list(
-            "external_id",
-            "name",
-            "industry",
-            "year_established",
-            "annual_revenue",
-            "revenue_currency",
-            "employees",
-            "country",
-            "parent__name",
-        )
-    }
+    stored = stored_by(
+        Account,
+        "external_id",
+        "name",
+        "industry",
+        "year_established",
+        "annual_revenue",
+        "revenue_currency",
+        "employees",
+        "country",
+        "parent__name",
+    )
     assert len(stored) == len(ACCOUNTS)
     fixes = {"technolgy": "technology", "Philipines": "Philippines"}
     for row in ACCOUNTS:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# support.py holds assertions (assert_rows, assert_grouped, ...): let pytest explain their failures.
+pytest.register_assert_rewrite("tests.reporting.support")
+
 
 @pytest.fixture
 def user_named(maven):

@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 import pytest
 from django.core.management import call_command
+
+from tests.reporting import expected as E
 
 PERCENT_TOL = 1e-12
 
@@ -52,6 +56,25 @@ def assert_mapping(actual: dict[str, Any], expected: dict[str, Any]) -> None:
 
 def column_names(result: Any) -> list[str]:
     return [c.name for c in result.columns]
+
+
+def assert_grouped(
+    report: str,
+    by: list[str],
+    measures: list[str],
+    expect: Callable[[pd.DataFrame, Sequence[str]], dict[str, Any]],
+) -> tuple[Any, dict[str, Any]]:
+    """``report`` grouped ``by`` over all deals: its columns are ``by`` then ``measures``, its rows and totals
+    those of ``expect(E.deals(), by)``. Returns the result and that expectation, for further checks."""
+    from revcast.reporting.registry import run_report
+
+    result = run_report(report, by=by)
+
+    assert column_names(result) == [*by, *measures]
+    exp = expect(E.deals(), by)
+    assert_rows(result.rows, exp["rows"])
+    assert_mapping(result.meta["totals"], exp["totals"])
+    return result, exp
 
 
 def cli(*args: str) -> str:

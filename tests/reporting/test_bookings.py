@@ -9,7 +9,7 @@ import pytest
 from revcast.reporting.params import ReportParams
 from revcast.reporting.registry import run_report
 from tests.reporting import expected as E
-from tests.reporting.support import assert_mapping, assert_rows, column_names
+from tests.reporting.support import assert_grouped, assert_mapping, assert_rows, column_names
 
 pytestmark = pytest.mark.usefixtures("maven")
 
@@ -53,12 +53,7 @@ def test_by_quarter_2017_matches_the_published_numbers():
     ids=lambda by: "+".join(by),
 )
 def test_grouped(by):
-    result = run_report("bookings", by=by)
-
-    assert column_names(result) == [*by, "count", "amount"]
-    exp = E.bookings(E.deals(), by)
-    assert_rows(result.rows, exp["rows"])
-    assert_mapping(result.meta["totals"], exp["totals"])
+    assert_grouped("bookings", by, ["count", "amount"], E.bookings)
 
 
 def test_default_grouping_is_by_close_month():

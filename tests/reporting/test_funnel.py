@@ -7,7 +7,7 @@ import pytest
 from revcast.reporting.params import ReportError
 from revcast.reporting.registry import run_report
 from tests.reporting import expected as E
-from tests.reporting.support import assert_mapping, assert_rows, column_names
+from tests.reporting.support import assert_grouped, assert_mapping, assert_rows, column_names
 
 pytestmark = pytest.mark.usefixtures("maven")
 
@@ -38,12 +38,7 @@ def test_whole_data_set():
 @pytest.mark.parametrize("by", [["region"], ["owner"], ["product"], ["series", "region"]],
                          ids=lambda by: "+".join(by))
 def test_grouped(by):
-    result = run_report("funnel", by=by)
-
-    assert column_names(result) == [*by, "stage", "reached", "conversion", "cumulative"]
-    exp = E.funnel(E.deals(), by)
-    assert_rows(result.rows, exp["rows"])
-    assert_mapping(result.meta["totals"], exp["totals"])
+    result, exp = assert_grouped("funnel", by, ["stage", "reached", "conversion", "cumulative"], E.funnel)
     _assert_groups(result.meta["groups"], exp["groups"])
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from revcast.reporting.registry import run_report
 from tests.reporting import expected as E
-from tests.reporting.support import assert_mapping, assert_rows, column_names
+from tests.reporting.support import assert_grouped, assert_mapping, assert_rows, column_names
 
 pytestmark = pytest.mark.usefixtures("maven")
 
@@ -42,12 +42,7 @@ def test_weighted_is_amount_times_stage_probability():
     ids=lambda by: "+".join(by),
 )
 def test_grouped(by):
-    result = run_report("pipeline", by=by)
-
-    assert column_names(result) == [*by, "count", "amount", "weighted_amount"]
-    exp = E.pipeline(E.deals(), by)
-    assert_rows(result.rows, exp["rows"])
-    assert_mapping(result.meta["totals"], exp["totals"])
+    assert_grouped("pipeline", by, ["count", "amount", "weighted_amount"], E.pipeline)
 
 
 def test_where_stage_engaging():

@@ -8,7 +8,7 @@ import pytest
 
 from revcast.reporting.registry import run_report
 from tests.reporting import expected as E
-from tests.reporting.support import assert_mapping, assert_rows, column_names
+from tests.reporting.support import assert_grouped, assert_mapping, assert_rows, column_names
 
 pytestmark = pytest.mark.usefixtures("maven")
 
@@ -46,12 +46,7 @@ def test_lost_amount_is_the_list_price_of_the_product():
     ids=lambda by: "+".join(by),
 )
 def test_grouped(by):
-    result = run_report("win-rate", by=by)
-
-    assert column_names(result) == [*by, "won", "lost", "win_rate", "won_amount", "lost_amount"]
-    exp = E.win_rate(E.deals(), by)
-    assert_rows(result.rows, exp["rows"])
-    assert_mapping(result.meta["totals"], exp["totals"])
+    assert_grouped("win-rate", by, ["won", "lost", "win_rate", "won_amount", "lost_amount"], E.win_rate)
 
 
 def test_by_close_quarter_in_a_period_with_a_filter():
