@@ -37,6 +37,7 @@ test-postgres: install
 bench: install
 	$(BIN)/python bench/import_maven.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

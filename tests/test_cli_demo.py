@@ -73,7 +73,9 @@ def test_demo_login_works_with_the_documented_password(demo_dir):
     code = (
         "import django; django.setup();"
         "from django.contrib.auth import authenticate;"
-        "print(all(authenticate(username=u, password='revcast-demo') for u in "
+        "from django.test import RequestFactory;"
+        "request = RequestFactory().post('/login/');"
+        "print(all(authenticate(request, username=u, password='revcast-demo') for u in "
         "('admin', 'melvin.marxen', 'darcel.schlecht')))"
     )
     out = subprocess.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import environ
@@ -22,6 +23,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_htmx",
+    "axes",
     "revcast.core",
     "revcast.org",
     "revcast.customers",
@@ -29,6 +36,8 @@ INSTALLED_APPS = [
     "revcast.activities",
     "revcast.dataio",
     "revcast.reporting",
+    "revcast.api",
+    "revcast.web",
 ]
 
 MIDDLEWARE = [
@@ -41,6 +50,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns too many failed logins into a lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "revcast.urls"
@@ -57,6 +69,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "revcast.web.context.navigation",
             ],
         },
     },
@@ -83,6 +96,21 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # login throttling: refuses a locked-out username/IP first
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (django-axes): 5 failures for one username from one address lock it for 15 minutes.
+AXES_FAILURE_LIMIT = env.int("REVCAST_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("REVCAST_LOGIN_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -96,6 +124,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+# Without `collectstatic` (tests, `serve --dev`) whitenoise serves from the finders instead of STATIC_ROOT.
+WHITENOISE_USE_FINDERS = True
+warnings.filterwarnings("ignore", message="No directory at")
 STATIC_ROOT = env.path("REVCAST_STATIC_ROOT", default=str(Path.cwd() / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -115,6 +147,36 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "revcast.api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "revcast.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "revcast.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env("REVCAST_API_RATE", default="10000/hour")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "revcast API",
+    "DESCRIPTION": "Sales data, reports and forecasts. Authenticate with `Authorization: Bearer TOKEN` "
+    "(create one with `revcast token create USERNAME`) or a browser session.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
 # revcast's own settings
 REVCAST_DEFAULT_CURRENCY = env("REVCAST_DEFAULT_CURRENCY", default="USD")
 REVCAST_IMPORT_BATCH_SIZE = env.int("REVCAST_IMPORT_BATCH_SIZE", default=1000)
@@ -124,6 +186,8 @@ REVCAST_MAPPINGS_DIR = env.path(
     default=str(_CHECKOUT_MAPPINGS if _CHECKOUT_MAPPINGS.is_dir() else PACKAGE_DIR / "mappings"),
 )
 REVCAST_DEMO_PASSWORD = env("REVCAST_DEMO_PASSWORD", default="revcast-demo")
+# A deal is stale when it had neither an activity nor a stage change for this many days.
+REVCAST_STALE_DAYS = env.int("REVCAST_STALE_DAYS", default=30)
 
 LOGGING = {
     "version": 1,

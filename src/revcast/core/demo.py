@@ -56,6 +56,11 @@ def load_demo() -> DemoSummary:
         demo_hash = make_password(settings.REVCAST_DEMO_PASSWORD)
         fresh = [u.pk for u in User.objects.only("password") if not u.has_usable_password()]
         User.objects.filter(pk__in=fresh).update(password=demo_hash)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh statistics for the planner after a bulk load
     return DemoSummary(
         run=run,
         opportunities=Opportunity.objects.count(),

@@ -27,7 +27,13 @@ def sees_everything(user: Any) -> bool:
 
 
 def subtree_ids(user: Any) -> set[int]:
-    """The user's id and the ids of everyone reporting to them, directly or not."""
+    """The user's id and the ids of everyone reporting to them, directly or not.
+
+    Remembered on the user object: one query per request (``request.user``) or CLI run, not one per read.
+    """
+    cached = getattr(user, "_revcast_subtree", None)
+    if cached is not None:
+        return set(cached)
     from revcast.org.models import User
 
     children: dict[int | None, list[int]] = defaultdict(list)
@@ -40,6 +46,7 @@ def subtree_ids(user: Any) -> set[int]:
             if child not in seen:
                 seen.add(child)
                 stack.append(child)
+    user._revcast_subtree = frozenset(seen)
     return seen
 
 

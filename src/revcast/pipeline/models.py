@@ -18,15 +18,17 @@ class ForecastCategory(models.TextChoices):
 
 
 class Product(TimeStampedModel):
-    external_id = models.CharField(max_length=120, null=True, blank=True, unique=True)
-    name = models.CharField(max_length=200, unique=True)
-    series = models.CharField(max_length=120, blank=True, help_text=_("Product series / family."))
-    list_price = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
-    currency = models.CharField(max_length=3, default="USD")
-    active = models.BooleanField(default=True)
+    external_id = models.CharField(_("external id"), max_length=120, null=True, blank=True, unique=True)
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    series = models.CharField(_("series"), max_length=120, blank=True, help_text=_("Product series / family."))
+    list_price = models.DecimalField(_("list price"), max_digits=18, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
 
     def __str__(self) -> str:
         return self.name
@@ -38,20 +40,27 @@ class Stage(models.Model):
         WON = "won", _("Won")
         LOST = "lost", _("Lost")
 
-    name = models.CharField(max_length=120, unique=True)
-    label_zh = models.CharField(max_length=120, blank=True)
-    order = models.PositiveIntegerField()
-    type = models.CharField(max_length=8, choices=Type.choices, default=Type.OPEN)
-    probability = models.PositiveSmallIntegerField(help_text=_("Default win probability, percent."))
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    label_zh = models.CharField(_("Chinese label"), max_length=120, blank=True)
+    order = models.PositiveIntegerField(_("order"))
+    type = models.CharField(_("type"), max_length=8, choices=Type.choices, default=Type.OPEN)
+    probability = models.PositiveSmallIntegerField(
+        _("probability (%)"), help_text=_("Default win probability, percent.")
+    )
     forecast_category = models.CharField(
-        max_length=16, choices=ForecastCategory.choices, default=ForecastCategory.PIPELINE
+        _("forecast category"), max_length=16, choices=ForecastCategory.choices, default=ForecastCategory.PIPELINE
     )
     # Exit criteria: opportunity fields (or custom.<key>) that must be set before leaving this stage.
-    required_fields = models.JSONField(default=list, blank=True)
-    active = models.BooleanField(default=True)
+    required_fields = models.JSONField(
+        _("required fields"), default=list, blank=True,
+        help_text=_("Fields that must be filled in before a deal leaves this stage."),
+    )
+    active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         ordering = ["order"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
 
     def __str__(self) -> str:
         return self.name
@@ -62,39 +71,48 @@ class Stage(models.Model):
 
 
 class Opportunity(TimeStampedModel):
-    external_id = models.CharField(max_length=120, null=True, blank=True, unique=True)
-    name = models.CharField(max_length=255, blank=True)
+    external_id = models.CharField(_("external id"), max_length=120, null=True, blank=True, unique=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities", verbose_name=_("owner")
     )
     account = models.ForeignKey(
-        "customers.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="opportunities"
+        "customers.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="opportunities",
+        verbose_name=_("account"),
     )
     product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="opportunities"
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="opportunities",
+        verbose_name=_("product"),
     )
-    amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
-    currency = models.CharField(max_length=3, default="USD")
-    created_on = models.DateField(null=True, blank=True, help_text=_("Business creation date of the deal."))
-    engaged_on = models.DateField(null=True, blank=True)
-    expected_close_on = models.DateField(null=True, blank=True)
-    closed_on = models.DateField(null=True, blank=True, help_text=_("Actual close date (won or lost)."))
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities")
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    created_on = models.DateField(
+        _("created on"), null=True, blank=True, help_text=_("Business creation date of the deal.")
+    )
+    engaged_on = models.DateField(_("engaged on"), null=True, blank=True)
+    expected_close_on = models.DateField(_("expected close date"), null=True, blank=True)
+    closed_on = models.DateField(
+        _("closed on"), null=True, blank=True, help_text=_("Actual close date (won or lost).")
+    )
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities", verbose_name=_("stage"))
     # The furthest stage the deal has reached (the won stage once won). Kept by the service; the funnel reads it.
-    reached_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
-    probability = models.PositiveSmallIntegerField(help_text=_("Win probability, percent."))
-    forecast_category = models.CharField(max_length=16, choices=ForecastCategory.choices)
-    loss_reason = models.CharField(
-        max_length=120, blank=True, help_text=_("Code from the 'loss_reason' picklist.")
+    reached_stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, related_name="+", verbose_name=_("furthest stage reached")
     )
-    custom = models.JSONField(default=dict, blank=True)
+    probability = models.PositiveSmallIntegerField(_("probability (%)"), help_text=_("Win probability, percent."))
+    forecast_category = models.CharField(_("forecast category"), max_length=16, choices=ForecastCategory.choices)
+    loss_reason = models.CharField(
+        _("loss reason"), max_length=120, blank=True, help_text=_("Code from the 'loss_reason' picklist.")
+    )
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     version = models.PositiveIntegerField(
-        default=1, help_text=_("Incremented on every change (optimistic locking).")
+        _("version"), default=1, help_text=_("Incremented on every change (optimistic locking).")
     )
 
     class Meta:
         ordering = ["-id"]
-        verbose_name_plural = "opportunities"
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
         indexes = [
             models.Index(fields=["stage", "closed_on"]),
             models.Index(fields=["owner", "stage"]),
@@ -113,18 +131,23 @@ class OpportunityFieldHistory(models.Model):
 
     TRACKED_FIELDS = ("stage", "amount", "expected_close_on", "owner", "forecast_category")
 
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="history")
-    field = models.CharField(max_length=64)
-    old_value = models.TextField(null=True, blank=True)
-    new_value = models.TextField(null=True, blank=True)
-    changed_at = models.DateTimeField(db_index=True)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    source = models.CharField(max_length=64, blank=True, help_text=_("ui, api, import:<run id>, ..."))
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="history", verbose_name=_("opportunity")
+    )
+    field = models.CharField(_("field"), max_length=64)
+    old_value = models.TextField(_("old value"), null=True, blank=True)
+    new_value = models.TextField(_("new value"), null=True, blank=True)
+    changed_at = models.DateTimeField(_("changed at"), db_index=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("changed by")
+    )
+    source = models.CharField(_("source"), max_length=64, blank=True, help_text=_("ui, api, import:<run id>, ..."))
 
     class Meta:
         ordering = ["opportunity", "changed_at", "id"]
         indexes = [models.Index(fields=["opportunity", "field", "changed_at"])]
-        verbose_name_plural = "opportunity field history"
+        verbose_name = _("opportunity field change")
+        verbose_name_plural = _("opportunity field history")
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}.{self.field}: {self.old_value} -> {self.new_value}"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -291,8 +292,10 @@ def update_opportunity(
             missing = missing_exit_fields(locked, old["stage"])
             if missing:
                 raise ValidationError(
-                    {name: [f"required to leave stage {old['stage'].name}"] for name in missing},
-                    code="exit_criteria",
+                    {
+                        name: [ValidationError(f"required to leave stage {old['stage'].name}", code="exit_criteria")]
+                        for name in missing
+                    }
                 )
             locked.reached_stage = next_reached(locked.reached_stage, new_stage)
             if "probability" not in changes:
@@ -321,3 +324,30 @@ def update_opportunity(
             if history_text(name, old[name]) != history_text(name, getattr(locked, name))
         )
     return locked
+
+
+def create_opportunity(*, changed_by: Any, source: str, **values: Any) -> Opportunity:
+    """Create one opportunity (validated, custom fields checked) with its creation history."""
+    stage: Stage = values["stage"]
+    values.setdefault("currency", settings.REVCAST_DEFAULT_CURRENCY)
+    if values.get("probability") is None:
+        values["probability"] = stage.probability
+    if not values.get("forecast_category"):
+        values["forecast_category"] = default_forecast_category(stage)
+    if values.get("custom"):
+        values["custom"] = customfields.clean("opportunity", values["custom"])
+    if stage.is_closed and values.get("closed_on") is None:
+        values["closed_on"] = timezone.localdate()
+    with transaction.atomic():
+        opp = Opportunity(**values, reached_stage=next_reached(None, stage))
+        if opp.created_on is None:
+            opp.created_on = timezone.localdate()
+        opp.full_clean(exclude=["custom", "reached_stage"])
+        opp.save()
+        now = timezone.now()
+        insert_rows(
+            OpportunityFieldHistory,
+            HISTORY_COLUMNS,
+            _creation_history(opp, [(now, stage)], now, getattr(changed_by, "pk", None), source),
+        )
+    return opp

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import F, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import TruncMonth, TruncQuarter, TruncYear
+from django.utils.translation import gettext_noop
 
 from revcast.core.models import CustomField
 from revcast.reporting.params import ReportError
@@ -17,7 +18,7 @@ from revcast.reporting.params import ReportError
 @dataclass(frozen=True)
 class Dimension:
     name: str
-    label: str
+    label: str  # English; marked with gettext_noop, translated where it is shown
     path: str | None = None  # ORM path for plain dimensions
     trunc: Any = None  # Trunc function for time dimensions
     custom_key: str | None = None  # custom field key (on the opportunity or its account)
@@ -29,7 +30,9 @@ class Dimension:
 
     def expression(self, date_field: str) -> Any:
         if self.trunc is not None:
-            return self.trunc(date_field)
+            # Grouped by the day in SQL and rolled up to month/quarter/year by label_value: a date has few
+            # distinct values, and SQLite's date truncation is a slow per-row Python function.
+            return F(date_field)
         if self.custom_key is not None:
             return KeyTextTransform(self.custom_key, f"{self.custom_prefix}custom")
         return F(self.path)
@@ -50,24 +53,24 @@ class Dimension:
 
 
 PLAIN = {
-    "owner": Dimension("owner", "Owner", "owner__username"),
-    "manager": Dimension("manager", "Manager", "owner__manager__username"),
-    "team": Dimension("team", "Team", "owner__team__name"),
-    "region": Dimension("region", "Region", "owner__region__name"),
-    "product": Dimension("product", "Product", "product__name"),
-    "series": Dimension("series", "Product series", "product__series"),
-    "stage": Dimension("stage", "Stage", "stage__name"),
-    "forecast_category": Dimension("forecast_category", "Forecast category", "forecast_category"),
-    "account": Dimension("account", "Account", "account__name"),
-    "industry": Dimension("industry", "Industry", "account__industry"),
-    "country": Dimension("country", "Country", "account__country"),
-    "loss_reason": Dimension("loss_reason", "Loss reason", "loss_reason"),
-    "currency": Dimension("currency", "Currency", "currency"),
+    "owner": Dimension("owner", gettext_noop("Owner"), "owner__username"),
+    "manager": Dimension("manager", gettext_noop("Manager"), "owner__manager__username"),
+    "team": Dimension("team", gettext_noop("Team"), "owner__team__name"),
+    "region": Dimension("region", gettext_noop("Region"), "owner__region__name"),
+    "product": Dimension("product", gettext_noop("Product"), "product__name"),
+    "series": Dimension("series", gettext_noop("Product series"), "product__series"),
+    "stage": Dimension("stage", gettext_noop("Stage"), "stage__name"),
+    "forecast_category": Dimension("forecast_category", gettext_noop("Forecast category"), "forecast_category"),
+    "account": Dimension("account", gettext_noop("Account"), "account__name"),
+    "industry": Dimension("industry", gettext_noop("Industry"), "account__industry"),
+    "country": Dimension("country", gettext_noop("Country"), "account__country"),
+    "loss_reason": Dimension("loss_reason", gettext_noop("Loss reason"), "loss_reason"),
+    "currency": Dimension("currency", gettext_noop("Currency"), "currency"),
 }
 TIME = {
-    "month": Dimension("month", "Month", trunc=TruncMonth),
-    "quarter": Dimension("quarter", "Quarter", trunc=TruncQuarter),
-    "year": Dimension("year", "Year", trunc=TruncYear),
+    "month": Dimension("month", gettext_noop("Month"), trunc=TruncMonth),
+    "quarter": Dimension("quarter", gettext_noop("Quarter"), trunc=TruncQuarter),
+    "year": Dimension("year", gettext_noop("Year"), trunc=TruncYear),
 }
 
 
@@ -147,5 +150,8 @@ def period_bounds(kind: str, label: str) -> tuple[dt.date, dt.date]:
     except ValueError:
         raise ReportError(f"{kind} {label!r}: expected e.g. 2017-Q1, 2017-03 or 2017") from None
     total = start.month - 1 + months
-    end = dt.date(start.year + total // 12, total % 12 + 1, 1)
+    try:
+        end = dt.date(start.year + total // 12, total % 12 + 1, 1)
+    except ValueError:
+        raise ReportError(f"{kind} {label!r}: outside the supported dates (years 1 to 9998)") from None
     return start, end

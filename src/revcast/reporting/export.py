@@ -49,9 +49,13 @@ def _csv_cell(value: Any) -> Any:
     return jsonable(value)
 
 
-def to_xlsx(result: ReportResult) -> bytes:
+def to_xlsx(result: ReportResult, headers: list[str] | None = None) -> bytes:
+    """An Excel workbook of the result. ``headers`` are the column headers for people (the web page passes
+    the ones it shows, in the user's language); by default the columns' (English) labels."""
     import xlsxwriter
 
+    if headers is None:
+        headers = [c.label for c in result.columns]
     out = io.BytesIO()
     workbook = xlsxwriter.Workbook(out, {"in_memory": True, "default_date_format": "yyyy-mm-dd"})
     sheet = workbook.add_worksheet(str(result.meta.get("report", "report"))[:31])
@@ -62,9 +66,9 @@ def to_xlsx(result: ReportResult) -> bytes:
         "integer": workbook.add_format({"num_format": "#,##0"}),
         "days": workbook.add_format({"num_format": "0.00"}),
     }
-    for col, column in enumerate(result.columns):
-        sheet.write(0, col, column.label, bold)
-        sheet.set_column(col, col, max(12, len(column.label) + 2))
+    for col, label in enumerate(headers):
+        sheet.write(0, col, label, bold)
+        sheet.set_column(col, col, max(12, len(label) * (1 if label.isascii() else 2) + 2))  # CJK: wide
     for r, row in enumerate(result.rows, start=1):
         for col, (column, value) in enumerate(zip(result.columns, row, strict=True)):
             if value is None:

@@ -70,7 +70,23 @@ class ReportRunner:
             row = qs.aggregate(**aggregates)
             return [row] if any(v for v in row.values()) else []
         groups = qs.values(**self.group_annotations()).annotate(**aggregates).order_by()
+        if any(d.is_time for d in self.by):
+            groups = self._merge_by_label(groups, list(aggregates))
         return sorted(groups, key=lambda g: self.sort_key(self.group_key(g)))
+
+    def _merge_by_label(self, groups: Any, measures: list[str]) -> list[dict[str, Any]]:
+        """Add up the per-day rows of a time dimension into its month/quarter/year (additive measures)."""
+        merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for row in groups:
+            key = self.group_key(row)
+            into = merged.get(key)
+            if into is None:
+                merged[key] = dict(row)
+                continue
+            for m in measures:
+                if row[m] is not None:
+                    into[m] = row[m] if into[m] is None else into[m] + row[m]
+        return list(merged.values())
 
     def group_key(self, row: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(d.label_value(row[f"dim_{i}"]) for i, d in enumerate(self.by))

@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Sum
+from django.utils.translation import gettext_noop
 
 from revcast.pipeline.models import Stage
 from revcast.reporting.result import Column, ReportResult
@@ -13,8 +14,8 @@ from revcast.reporting.runners.pipeline import _money
 
 class BookingsReport(ReportRunner):
     name = "bookings"
-    title = "Bookings"
-    description = "Won amount and count by close month, quarter or year and any dimension."
+    title = gettext_noop("Bookings")
+    description = gettext_noop("Won amount and count by close month, quarter or year and any dimension.")
     date_field = "closed_on"
     default_by = ("month",)
 
@@ -30,7 +31,7 @@ class BookingsReport(ReportRunner):
             totals["amount"] += amount
         columns = [
             *self.dimension_columns(),
-            Column("count", "integer", "Won deals"),
-            Column("amount", "money", "Won amount"),
+            Column("count", "integer", gettext_noop("Won deals")),
+            Column("amount", "money", gettext_noop("Won amount")),
         ]
         return ReportResult(columns, rows, self.meta(totals=totals))

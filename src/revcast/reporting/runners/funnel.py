@@ -4,6 +4,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db.models import Count
+from django.utils.translation import gettext_noop
 
 from revcast.pipeline.models import Stage
 from revcast.reporting.params import ReportError
@@ -20,8 +21,8 @@ class FunnelReport(ReportRunner):
     """
 
     name = "funnel"
-    title = "Funnel"
-    description = "Cohort funnel: deals reaching each stage, conversion between stages, win rate."
+    title = gettext_noop("Funnel")
+    description = gettext_noop("Cohort funnel: deals reaching each stage, conversion between stages, win rate.")
     date_field = "created_on"
     options = {"cohort": ("created", "engaged")}
 
@@ -90,10 +91,10 @@ class FunnelReport(ReportRunner):
         totals["win_rate"] = ratio(totals["won"], totals["won"] + totals["lost"])
         columns = [
             *self.dimension_columns(),
-            Column("stage", "string", "Stage"),
-            Column("reached", "integer", "Reached"),
-            Column("conversion", "percent", "Conversion from previous stage"),
-            Column("cumulative", "percent", "Conversion from first stage"),
+            Column("stage", "string", gettext_noop("Stage")),
+            Column("reached", "integer", gettext_noop("Reached")),
+            Column("conversion", "percent", gettext_noop("Conversion from previous stage")),
+            Column("cumulative", "percent", gettext_noop("Conversion from first stage")),
         ]
         return ReportResult(columns, rows, self.meta(totals=totals, groups=group_meta))
 

@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
+from django.utils.translation import gettext_noop
 
 from revcast.pipeline.models import Stage
 from revcast.reporting.result import Column, ReportResult
@@ -14,9 +15,9 @@ HUNDRED = Decimal(100)
 
 class PipelineReport(ReportRunner):
     name = "pipeline"
-    title = "Open pipeline"
+    title = gettext_noop("Open pipeline")
     description = (
-        "Open opportunities: count, amount and probability-weighted amount, by stage or any dimension."
+        gettext_noop("Open opportunities: count, amount and probability-weighted amount, by stage or any dimension.")
     )
     date_field = "expected_close_on"
     default_by = ("stage",)
@@ -38,9 +39,9 @@ class PipelineReport(ReportRunner):
             totals["weighted_amount"] += weighted_amount
         columns = [
             *self.dimension_columns(),
-            Column("count", "integer", "Opportunities"),
-            Column("amount", "money", "Amount"),
-            Column("weighted_amount", "money", "Weighted amount"),
+            Column("count", "integer", gettext_noop("Opportunities")),
+            Column("amount", "money", gettext_noop("Amount")),
+            Column("weighted_amount", "money", gettext_noop("Weighted amount")),
         ]
         return ReportResult(columns, rows, self.meta(totals=totals))
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 from django.db.models import Q
+from django.utils.translation import gettext_noop
 
 from revcast.pipeline.models import Stage
 from revcast.reporting.result import Column, ReportResult
@@ -18,8 +19,8 @@ class SalesCycleReport(ReportRunner):
     """
 
     name = "sales-cycle"
-    title = "Sales cycle"
-    description = "Days from engaged/created to close for won and lost deals: mean, median, p90."
+    title = gettext_noop("Sales cycle")
+    description = gettext_noop("Days from engaged/created to close for won and lost deals: mean, median, p90.")
     date_field = "closed_on"
     options = {"start": ("engaged", "created")}
 
@@ -49,11 +50,11 @@ class SalesCycleReport(ReportRunner):
         }
         columns = [
             *self.dimension_columns(),
-            Column("outcome", "string", "Outcome"),
-            Column("count", "integer", "Deals"),
-            Column("mean_days", "days", "Mean days"),
-            Column("median_days", "days", "Median days"),
-            Column("p90_days", "days", "90th percentile days"),
+            Column("outcome", "string", gettext_noop("Outcome")),
+            Column("count", "integer", gettext_noop("Deals")),
+            Column("mean_days", "days", gettext_noop("Mean days")),
+            Column("median_days", "days", gettext_noop("Median days")),
+            Column("p90_days", "days", gettext_noop("90th percentile days")),
         ]
         return ReportResult(
             columns, rows, self.meta(totals=totals, missing_start=missing_start, start_field=start_field)

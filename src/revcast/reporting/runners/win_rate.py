@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext_noop
 
 from revcast.pipeline.models import Stage
 from revcast.reporting.result import Column, ReportResult
@@ -13,9 +14,9 @@ from revcast.reporting.runners.pipeline import _money
 
 class WinRateReport(ReportRunner):
     name = "win-rate"
-    title = "Win rate"
+    title = gettext_noop("Win rate")
     description = (
-        "Closed deals: won, lost, won / (won + lost), won and lost amount, by close period or any dimension."
+        gettext_noop("Closed deals: won, lost, won / (won + lost), won and lost amount, by close period or any dimension.")
     )
     date_field = "closed_on"
 
@@ -50,10 +51,10 @@ class WinRateReport(ReportRunner):
         totals["win_rate"] = ratio(totals["won"], totals["won"] + totals["lost"])
         columns = [
             *self.dimension_columns(),
-            Column("won", "integer", "Won"),
-            Column("lost", "integer", "Lost"),
-            Column("win_rate", "percent", "Win rate"),
-            Column("won_amount", "money", "Won amount"),
-            Column("lost_amount", "money", "Lost amount"),
+            Column("won", "integer", gettext_noop("Won")),
+            Column("lost", "integer", gettext_noop("Lost")),
+            Column("win_rate", "percent", gettext_noop("Win rate")),
+            Column("won_amount", "money", gettext_noop("Won amount")),
+            Column("lost_amount", "money", gettext_noop("Lost amount")),
         ]
         return ReportResult(columns, rows, self.meta(totals=totals))

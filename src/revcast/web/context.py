@@ -1,0 +1,29 @@
+"""Template context shared by every page: the navigation and the user's role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from revcast.reporting.registry import REPORTS
+
+REPORT_LABELS = {
+    "pipeline": _("Pipeline"),
+    "funnel": _("Funnel"),
+    "win-rate": _("Win rate"),
+    "bookings": _("Bookings"),
+    "sales-cycle": _("Sales cycle"),
+}
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "nav_reports": [(name, REPORT_LABELS.get(name, name), reverse("report", args=[name])) for name in REPORTS],
+        "nav_is_admin": user.is_staff or user.is_superuser,
+    }

@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("revcast.web.urls_dashboard")),
+    path("", include("revcast.web.urls_records")),
+]
