@@ -425,3 +425,22 @@ class OpportunityFilterForm(forms.Form):
         if name in self.CHOICE_FIELDS:
             return values[0] in {str(c) for c, _ in self.fields[name].choices}
         return True
+
+
+def custom_value_rows(object_name: str, stored: dict[str, Any] | None) -> list[tuple[str, Any]]:
+    """(label, shown value) for each active custom field on ``object_name``; picklist codes as labels."""
+    definitions = list(CustomField.objects.filter(object=object_name, active=True).select_related("picklist"))
+    stored = stored or {}
+    picklist_ids = {d.picklist_id for d in definitions if d.type == CustomField.Type.PICKLIST and d.picklist_id}
+    labels = (
+        {(v.picklist_id, v.value): picklist_label(v) for v in PicklistValue.objects.filter(picklist_id__in=picklist_ids)}
+        if picklist_ids
+        else {}
+    )
+    rows = []
+    for d in sorted(definitions, key=lambda d: custom_field_label(d).casefold()):
+        value = stored.get(d.key)
+        if d.type == CustomField.Type.PICKLIST and value is not None:
+            value = labels.get((d.picklist_id, value), value)
+        rows.append((custom_field_label(d), value))
+    return rows

@@ -19,10 +19,9 @@ from django.utils.translation import pgettext_lazy
 
 from revcast.activities.selectors import recent_activities
 from revcast.core import picklists, visibility
-from revcast.core.models import CustomField, PicklistValue
 from revcast.customers import selectors
 from revcast.customers.models import Account, Contact
-from revcast.pipeline.forms import custom_field_label, field_label, picklist_label
+from revcast.pipeline.forms import custom_value_rows, field_label, picklist_label
 from revcast.web.opportunities import htmx_target, opportunity_listing, render_list
 
 PAGE_SIZE = 50
@@ -142,20 +141,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 
 def _account_custom_values(account: Account) -> list[tuple[str, Any]]:
-    definitions = list(CustomField.objects.filter(object="account", active=True))
-    stored = account.custom or {}
-    picklist_ids = {d.picklist_id for d in definitions if d.type == CustomField.Type.PICKLIST and d.picklist_id}
-    labels = {
-        (v.picklist_id, v.value): picklist_label(v)
-        for v in PicklistValue.objects.filter(picklist_id__in=picklist_ids)
-    } if picklist_ids else {}
-    rows = []
-    for d in sorted(definitions, key=lambda d: custom_field_label(d).casefold()):
-        value = stored.get(d.key)
-        if d.type == CustomField.Type.PICKLIST and value is not None:
-            value = labels.get((d.picklist_id, value), value)
-        rows.append((custom_field_label(d), value))
-    return rows
+    return custom_value_rows("account", account.custom)
 
 
 @login_required

@@ -42,6 +42,7 @@ from revcast.pipeline.forms import (
     OpportunityFilterForm,
     OpportunityForm,
     custom_field_label,
+    custom_value_rows,
     exit_criteria_message,
     field_label,
     field_message,
@@ -294,21 +295,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
 
 
 def _custom_values(opp: Opportunity) -> list[tuple[str, Any]]:
-    """(label, shown value) for each active custom field on opportunities, picklist codes as labels."""
-    definitions = list(CustomField.objects.filter(object="opportunity", active=True).select_related("picklist"))
-    stored = opp.custom or {}
-    picklist_ids = {d.picklist_id for d in definitions if d.type == CustomField.Type.PICKLIST and d.picklist_id}
-    labels = {
-        (v.picklist_id, v.value): picklist_label(v)
-        for v in PicklistValue.objects.filter(picklist_id__in=picklist_ids)
-    } if picklist_ids else {}
-    rows = []
-    for d in sorted(definitions, key=lambda d: custom_field_label(d).casefold()):
-        value = stored.get(d.key)
-        if d.type == CustomField.Type.PICKLIST and value is not None:
-            value = labels.get((d.picklist_id, value), value)
-        rows.append((custom_field_label(d), value))
-    return rows
+    return custom_value_rows("opportunity", opp.custom)
 
 
 def _loss_reason_label(code: str) -> str:
