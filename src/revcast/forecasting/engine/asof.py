@@ -1,0 +1,134 @@
+"""What was known at a date: the state of every deal at time ``t``, rebuilt from field history.
+
+Nothing dated after ``t`` is used: a history row counts when ``changed_at <= t``, an activity when
+``occurred_at <= t``, a closed deal feeds a win rate when it closed (entered a won/lost stage) before
+``t``. Changing anything dated after ``t`` leaves every value of ``snapshot(t)`` unchanged.
+
+Input frames (column names are the contract with the adapter):
+
+- ``history``: opportunity_id, field, old_value, new_value, changed_at (aware UTC timestamps). Each deal's
+  creation rows (old_value null) give its initial stage, amount, owner, expected close date.
+- ``activities``: opportunity_id, occurred_at.
+- ``stages``: name, order, type (open/won/lost), probability.
+- ``deals`` (optional extra columns known from the start, e.g. account_id, product, custom fields):
+  opportunity_id plus any static columns; they are joined as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+TRACKED = ("stage", "amount", "expected_close_on", "owner", "forecast_category")
+
+
+@dataclass(frozen=True)
+class Tables:
+    history: pd.DataFrame
+    activities: pd.DataFrame
+    stages: pd.DataFrame
+    deals: pd.DataFrame | None = None
+
+
+def _as_time(t: pd.Timestamp | str) -> pd.Timestamp:
+    ts = pd.Timestamp(t)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def state_at(history: pd.DataFrame, t: pd.Timestamp | str) -> pd.DataFrame:
+    """One row per deal that existed at ``t``: the last value of each tracked field at ``t``, plus
+    ``created_at`` (first history row), ``stage_since`` (when the current stage was entered) and
+    ``close_date_pushes`` (how often the expected close date moved later)."""
+    t = _as_time(t)
+    known = history[history["changed_at"] <= t]
+    if known.empty:
+        return pd.DataFrame(columns=["opportunity_id", *TRACKED, "created_at", "stage_since", "close_date_pushes"])
+    known = known.sort_values(["opportunity_id", "changed_at"], kind="stable")
+    last = known.groupby(["opportunity_id", "field"], sort=False).tail(1)
+    state = last.pivot(index="opportunity_id", columns="field", values="new_value")
+    state = state.reindex(columns=list(TRACKED))
+    state["created_at"] = known.groupby("opportunity_id")["changed_at"].min()
+    stage_rows = last[last["field"] == "stage"].set_index("opportunity_id")["changed_at"]
+    state["stage_since"] = stage_rows
+    closes = known[(known["field"] == "expected_close_on") & known["old_value"].notna() & known["new_value"].notna()]
+    pushed = closes[pd.to_datetime(closes["new_value"]) > pd.to_datetime(closes["old_value"])]
+    state["close_date_pushes"] = pushed.groupby("opportunity_id").size()
+    state["close_date_pushes"] = state["close_date_pushes"].fillna(0).astype(int)
+    state["amount"] = pd.to_numeric(state["amount"], errors="coerce")
+    state["expected_close_on"] = pd.to_datetime(state["expected_close_on"], errors="coerce")
+    return state.reset_index()
+
+
+def closures_before(history: pd.DataFrame, stages: pd.DataFrame, t: pd.Timestamp | str) -> pd.DataFrame:
+    """Deals that entered a won or lost stage strictly before ``t``: opportunity_id, closed_at, won."""
+    t = _as_time(t)
+    types = stages.set_index("name")["type"]
+    rows = history[(history["field"] == "stage") & (history["changed_at"] < t)]
+    rows = rows.assign(kind=rows["new_value"].map(types))
+    closed = rows[rows["kind"].isin(["won", "lost"])].sort_values("changed_at", kind="stable")
+    last = closed.groupby("opportunity_id").tail(1)
+    return pd.DataFrame(
+        {
+            "opportunity_id": last["opportunity_id"].to_numpy(),
+            "closed_at": last["changed_at"].to_numpy(),
+            "won": (last["kind"] == "won").to_numpy(),
+        }
+    )
+
+
+def _rate(closed: pd.DataFrame, key: str, prefix: str) -> pd.DataFrame:
+    grouped = closed.groupby(key)["won"].agg(["sum", "count"])
+    return pd.DataFrame(
+        {f"{prefix}_won_before": grouped["sum"], f"{prefix}_closed_before": grouped["count"],
+         f"{prefix}_win_rate_before": grouped["sum"] / grouped["count"]}
+    )
+
+
+def snapshot(tables: Tables, t: pd.Timestamp | str) -> pd.DataFrame:
+    """The deals open at ``t`` with everything known about them then (features for the models).
+
+    Columns: opportunity_id, stage, stage_order, stage_probability, amount, expected_close_on, owner,
+    forecast_category, age_days, days_in_stage, close_date_pushes, days_to_expected_close,
+    activity_count, activities_last_30d, days_since_activity, owner_win_rate_before (and counts),
+    account_win_rate_before (and counts, when ``deals`` has account_id), plus the static deal columns.
+    """
+    t = _as_time(t)
+    state = state_at(tables.history, t)
+    stages = tables.stages.set_index("name")
+    state = state[state["stage"].map(stages["type"]) == "open"].copy()
+    state["stage_order"] = state["stage"].map(stages["order"]).astype(float)
+    state["stage_probability"] = state["stage"].map(stages["probability"]).astype(float)
+    day = pd.Timedelta(days=1)
+    state["age_days"] = (t - state["created_at"]) / day
+    state["days_in_stage"] = (t - state["stage_since"]) / day
+    state["days_to_expected_close"] = (state["expected_close_on"].dt.tz_localize("UTC") - t) / day
+
+    acts = tables.activities[tables.activities["occurred_at"] <= t]
+    per_deal = acts.groupby("opportunity_id")["occurred_at"]
+    state = state.set_index("opportunity_id")
+    state["activity_count"] = per_deal.size().reindex(state.index).fillna(0).astype(int)
+    recent = acts[acts["occurred_at"] > t - pd.Timedelta(days=30)].groupby("opportunity_id").size()
+    state["activities_last_30d"] = recent.reindex(state.index).fillna(0).astype(int)
+    state["days_since_activity"] = ((t - per_deal.max()) / day).reindex(state.index)
+
+    closed = closures_before(tables.history, tables.stages, t)
+    all_state = state_at(tables.history, t).set_index("opportunity_id")
+    closed = closed.join(all_state[["owner"]], on="opportunity_id")
+    state = state.join(_rate(closed, "owner", "owner"), on="owner")
+    if tables.deals is not None:
+        deals = tables.deals.set_index("opportunity_id")
+        state = state.join(deals, how="left")
+        if "account_id" in deals.columns:
+            closed = closed.join(deals[["account_id"]], on="opportunity_id")
+            state = state.join(_rate(closed.dropna(subset=["account_id"]), "account_id", "account"), on="account_id")
+    for col in [c for c in state.columns if c.endswith("_closed_before") or c.endswith("_won_before")]:
+        state[col] = state[col].fillna(0).astype(int)
+    state = state.drop(columns=["created_at", "stage_since"])
+    return state.reset_index().sort_values("opportunity_id", kind="stable").reset_index(drop=True)
+
+
+def empty_like_nan(frame: pd.DataFrame) -> pd.DataFrame:
+    """Frames compared in tests: NaN and None are the same 'unknown'."""
+    return frame.replace({None: np.nan})
