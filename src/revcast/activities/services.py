@@ -8,7 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from revcast.activities.models import Activity
-from revcast.core.bulk import UpsertResult, upsert
+from revcast.core.bulk import UpsertResult, save_validated, upsert
 
 
 def upsert_activities(rows: Sequence[dict[str, Any]], key: str = "external_id") -> UpsertResult:
@@ -38,8 +38,5 @@ def log_activity(*, owner: Any, type: str, opportunity: Any = None, account: Any
 
 
 def update_activity(activity: Activity, **changes: Any) -> Activity:
-    for name, value in changes.items():
-        setattr(activity, name, value)
-    activity.full_clean()
-    activity.save()
+    save_validated(activity, **changes)
     return activity

@@ -15,7 +15,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from revcast.api.models import ApiToken
-from revcast.pipeline.models import Product, Stage
 
 TOKEN_PREFIX = "rc_"
 PREFIX_LENGTH = 8
@@ -98,26 +97,6 @@ def _touch(token: ApiToken) -> None:
 
 
 # ---------------------------------------------------------------- reference data (admin only over the API)
-
-
-def save_product(product: Product, **changes: Any) -> Product:
-    """Create (unsaved instance) or update a product; validated by the model."""
-    for name, value in changes.items():
-        setattr(product, name, value)
-    with transaction.atomic():
-        product.full_clean()
-        product.save()
-    return product
-
-
-def save_stage(stage: Stage, **changes: Any) -> Stage:
-    """Create (unsaved instance) or update a stage; validated by the model."""
-    for name, value in changes.items():
-        setattr(stage, name, value)
-    with transaction.atomic():
-        stage.full_clean()
-        stage.save()
-    return stage
 
 
 def delete_record(instance: Any) -> None:

@@ -140,3 +140,15 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
             for start in range(0, len(prepared), 5000):
                 cursor.executemany(sql, prepared[start : start + 5000])
     return len(prepared)
+
+
+def save_validated(instance: models.Model, *, exclude: Iterable[str] = (), **changes: Any) -> models.Model:
+    """Set ``changes`` on ``instance`` (new or stored), validate it with ``full_clean`` and save, atomically."""
+    from django.db import transaction
+
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    with transaction.atomic():
+        instance.full_clean(exclude=list(exclude))
+        instance.save()
+    return instance

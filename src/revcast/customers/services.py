@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
-
 from revcast.core import customfields
-from revcast.core.bulk import UpsertResult, upsert
+from revcast.core.bulk import UpsertResult, save_validated, upsert
 from revcast.customers.models import Account, Contact
 
 
@@ -24,18 +22,10 @@ def save_account(account: Account, **changes: Any) -> Account:
     """Create (unsaved instance) or update an account; custom values are validated and merged."""
     if "custom" in changes:
         changes["custom"] = {**(account.custom or {}), **customfields.clean("account", changes["custom"] or {})}
-    for name, value in changes.items():
-        setattr(account, name, value)
-    with transaction.atomic():
-        account.full_clean(exclude=["custom"])
-        account.save()
+    save_validated(account, exclude=["custom"], **changes)
     return account
 
 
 def save_contact(contact: Contact, **changes: Any) -> Contact:
-    for name, value in changes.items():
-        setattr(contact, name, value)
-    with transaction.atomic():
-        contact.full_clean()
-        contact.save()
+    save_validated(contact, **changes)
     return contact

@@ -168,6 +168,7 @@ class ImportRunner:
             started_by=user,
         )
         self.state = RunState(run=self.run)
+        self._picklists: dict[str, list[Any]] = {}  # picklist key -> its values, read once per run
 
     # -------------------------------------------------------------- the run
 
@@ -520,10 +521,9 @@ class ImportRunner:
         raise FieldError(f"{raw!r} matches no {fs.ref} by {fs.by}")
 
     def _picklist(self, key: str, raw: Any) -> str:
-        values = getattr(self, "_picklists", {})
+        values = self._picklists
         if key not in values:
             values[key] = values_of(key)
-            self._picklists = values
         match = match_picklist_value(values[key], str(raw))
         if match is None:
             allowed = ", ".join(v.value for v in values[key])

@@ -21,6 +21,8 @@ from django.utils import timezone
 
 from revcast.pipeline.models import ForecastCategory, Opportunity, Stage
 from revcast.pipeline.selectors import search_filter, with_last_touch
+from revcast.reporting.dimensions import custom_value_q, period_bounds
+from revcast.reporting.params import ReportError
 
 
 class MultiValueCharFilter(df.MultipleChoiceFilter):
@@ -91,7 +93,7 @@ class OpportunityFilter(df.FilterSet):
                 name = key.removeprefix("custom.")
                 cond = Q()
                 for value in values:
-                    cond |= Q(**{f"custom__{name}": value}) | Q(**{f"custom__{name}": _number(value)})
+                    cond |= custom_value_q(f"custom__{name}", value)
                 queryset = queryset.filter(cond)
         return queryset
 
@@ -109,9 +111,6 @@ class OpportunityFilter(df.FilterSet):
         return qs.filter(reached_stage__order__gte=stage.order).exclude(reached_stage__type=Stage.Type.LOST)
 
     def filter_period(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        from revcast.reporting.dimensions import period_bounds
-        from revcast.reporting.params import ReportError
-
         kind = "quarter" if "Q" in value.upper() else ("month" if "-" in value else "year")
         try:
             start, end = period_bounds(kind, value)
@@ -133,10 +132,3 @@ class OpportunityFilter(df.FilterSet):
         cutoff = timezone.now() - dt.timedelta(days=days)
         return with_last_touch(qs.filter(stage__type=Stage.Type.OPEN)).filter(last_touch_at__lt=cutoff)
 
-
-def _number(value: str) -> Any:
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    return int(number) if number.is_integer() else number

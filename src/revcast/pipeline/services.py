@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from revcast.core import customfields
-from revcast.core.bulk import UpsertResult, insert_rows, upsert
+from revcast.core.bulk import UpsertResult, insert_rows, save_validated, upsert
 from revcast.pipeline.models import ForecastCategory, Opportunity, OpportunityFieldHistory, Product, Stage
 
 TRACKED = OpportunityFieldHistory.TRACKED_FIELDS
@@ -38,6 +38,18 @@ def default_forecast_category(stage: Stage) -> str:
 
 def upsert_stages(rows: Sequence[dict[str, Any]]) -> UpsertResult:
     return upsert(Stage, "name", rows)
+
+
+def save_product(product: Product, **changes: Any) -> Product:
+    """Create (unsaved instance) or update a product; validated by the model."""
+    save_validated(product, **changes)
+    return product
+
+
+def save_stage(stage: Stage, **changes: Any) -> Stage:
+    """Create (unsaved instance) or update a stage; validated by the model."""
+    save_validated(stage, **changes)
+    return stage
 
 
 def upsert_products(rows: Sequence[dict[str, Any]], key: str = "name") -> UpsertResult:

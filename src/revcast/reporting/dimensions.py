@@ -110,9 +110,7 @@ def apply_filters(qs: QuerySet, where: dict[str, list[str]], date_field: str) ->
                 start, end = period_bounds(dim.name, value)
                 cond |= Q(**{f"{date_field}__gte": start, f"{date_field}__lt": end})
             elif dim.custom_key is not None:
-                cond |= Q(**{f"{dim.custom_prefix}custom__{dim.custom_key}": _json_value(value)}) | Q(
-                    **{f"{dim.custom_prefix}custom__{dim.custom_key}": value}
-                )
+                cond |= custom_value_q(f"{dim.custom_prefix}custom__{dim.custom_key}", value)
             else:
                 cond |= Q(**{str(dim.path): value})
         qs = qs.filter(cond)
@@ -123,6 +121,11 @@ def _null(dim: Dimension) -> Q:
     if dim.custom_key is not None:
         return Q(**{f"{dim.custom_prefix}custom__{dim.custom_key}__isnull": True})
     return Q(**{f"{dim.path}__isnull": True}) | Q(**{str(dim.path): ""})
+
+
+def custom_value_q(lookup: str, value: str) -> Q:
+    """A custom field equal to ``value``: stored as text, or as the number the text spells."""
+    return Q(**{lookup: value}) | Q(**{lookup: _json_value(value)})
 
 
 def _json_value(value: str) -> Any:

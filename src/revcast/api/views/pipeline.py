@@ -210,7 +210,7 @@ class ProductViewSet(ReferenceDataViewSet):
     search_fields = ["name", "series"]
     ordering_fields = ["name", "list_price", "id"]
     ordering = ["name"]
-    save = staticmethod(services.save_product)
+    save = staticmethod(pipeline_services.save_product)
 
 
 @extend_schema_view(
@@ -231,5 +231,5 @@ class StageViewSet(ReferenceDataViewSet):
     search_fields = ["name", "label_zh"]
     ordering_fields = ["order", "name", "id"]
     ordering = ["order"]
-    save = staticmethod(services.save_stage)
+    save = staticmethod(pipeline_services.save_stage)
 
