@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "revcast.core",
     "revcast.org",
     "revcast.customers",
@@ -36,6 +38,7 @@ INSTALLED_APPS = [
     "revcast.activities",
     "revcast.dataio",
     "revcast.reporting",
+    "revcast.forecasting",
     "revcast.api",
     "revcast.web",
 ]
@@ -188,6 +191,15 @@ REVCAST_MAPPINGS_DIR = env.path(
 REVCAST_DEMO_PASSWORD = env("REVCAST_DEMO_PASSWORD", default="revcast-demo")
 # A deal is stale when it had neither an activity nor a stage change for this many days.
 REVCAST_STALE_DAYS = env.int("REVCAST_STALE_DAYS", default=30)
+
+# Background jobs (django-tasks): queued in the database (django-tasks-db), run by `revcast db_worker`
+# (`--queue-name '*'` for every queue; several worker processes may share the queue on PostgreSQL).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "forecasting"],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,20 @@ from revcast.core import visibility
 from revcast.forecasting.engine.asof import Tables
 from revcast.pipeline.models import OpportunityFieldHistory, Stage
 
+# Static deal columns (query path -> column name). Each is a feature of the win model and a slice of the
+# forecast, so only meaningful ones belong here: the owner's team and region (as they are now), the product
+# and its series, and the account's industry and size. Custom fields follow as ``custom.KEY``.
+STATIC_COLUMNS = {
+    "pk": "opportunity_id",
+    "account_id": "account_id",
+    "product__name": "product",
+    "product__series": "series",
+    "owner__region__name": "region",
+    "owner__team__name": "team",
+    "account__industry": "industry",
+    "account__size": "account_size",
+}
+
 
 def load_tables(user: Any = None) -> Tables:
     """History, activities, stages and static deal columns of the deals ``user`` may see."""
@@ -36,10 +50,13 @@ def load_tables(user: Any = None) -> Tables:
         Stage.objects.values("name", "order", "type", "probability"), columns=["name", "order", "type", "probability"]
     )
     deals = pd.DataFrame.from_records(
-        opps.values("pk", "account_id", "product__name", "product__series", "owner__region__name", "custom"),
-    ).rename(columns={"pk": "opportunity_id", "product__name": "product", "product__series": "series",
-                      "owner__region__name": "region"})
-    if not deals.empty:
-        custom = pd.json_normalize(deals.pop("custom").tolist()).add_prefix("custom.")
+        opps.values(*STATIC_COLUMNS, "custom"), columns=[*STATIC_COLUMNS, "custom"]
+    ).rename(columns=STATIC_COLUMNS)
+    # A blank text is "unknown" to the models, as NULL is. (A column unknown for every deal, like the size of
+    # the Maven accounts, stays: the columns do not depend on the data, and a model learns nothing from it.)
+    for col in ("product", "series", "region", "team", "industry", "account_size"):
+        deals[col] = deals[col].where(deals[col] != "", None)
+    custom = pd.json_normalize(deals.pop("custom").tolist()).add_prefix("custom.") if len(deals) else None
+    if custom is not None and not custom.empty:
         deals = pd.concat([deals.reset_index(drop=True), custom.reset_index(drop=True)], axis=1)
     return Tables(history=history, activities=activities, stages=stages, deals=deals)
