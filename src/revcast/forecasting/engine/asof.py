@@ -78,14 +78,6 @@ def closures_before(history: pd.DataFrame, stages: pd.DataFrame, t: pd.Timestamp
     )
 
 
-def _rate(closed: pd.DataFrame, key: str, prefix: str) -> pd.DataFrame:
-    grouped = closed.groupby(key)["won"].agg(["sum", "count"])
-    return pd.DataFrame(
-        {f"{prefix}_won_before": grouped["sum"], f"{prefix}_closed_before": grouped["count"],
-         f"{prefix}_win_rate_before": grouped["sum"] / grouped["count"]}
-    )
-
-
 def snapshot(tables: Tables, t: pd.Timestamp | str) -> pd.DataFrame:
     """The deals open at ``t`` with everything known about them then (features for the models).
 
@@ -93,40 +85,14 @@ def snapshot(tables: Tables, t: pd.Timestamp | str) -> pd.DataFrame:
     forecast_category, age_days, days_in_stage, close_date_pushes, days_to_expected_close,
     activity_count, activities_last_30d, days_since_activity, owner_win_rate_before (and counts),
     account_win_rate_before (and counts, when ``deals`` has account_id), plus the static deal columns.
+
+    It is ``features.features_at`` with every deal at the same time ``t`` (one implementation, so a
+    snapshot and the win model's training rows are computed alike).
     """
-    t = _as_time(t)
-    state = state_at(tables.history, t)
-    stages = tables.stages.set_index("name")
-    state = state[state["stage"].map(stages["type"]) == "open"].copy()
-    state["stage_order"] = state["stage"].map(stages["order"]).astype(float)
-    state["stage_probability"] = state["stage"].map(stages["probability"]).astype(float)
-    day = pd.Timedelta(days=1)
-    state["age_days"] = (t - state["created_at"]) / day
-    state["days_in_stage"] = (t - state["stage_since"]) / day
-    state["days_to_expected_close"] = (state["expected_close_on"].dt.tz_localize("UTC") - t) / day
+    from revcast.forecasting.engine.features import features_at
 
-    acts = tables.activities[tables.activities["occurred_at"] <= t]
-    per_deal = acts.groupby("opportunity_id")["occurred_at"]
-    state = state.set_index("opportunity_id")
-    state["activity_count"] = per_deal.size().reindex(state.index).fillna(0).astype(int)
-    recent = acts[acts["occurred_at"] > t - pd.Timedelta(days=30)].groupby("opportunity_id").size()
-    state["activities_last_30d"] = recent.reindex(state.index).fillna(0).astype(int)
-    state["days_since_activity"] = ((t - per_deal.max()) / day).reindex(state.index)
-
-    closed = closures_before(tables.history, tables.stages, t)
-    all_state = state_at(tables.history, t).set_index("opportunity_id")
-    closed = closed.join(all_state[["owner"]], on="opportunity_id")
-    state = state.join(_rate(closed, "owner", "owner"), on="owner")
-    if tables.deals is not None:
-        deals = tables.deals.set_index("opportunity_id")
-        state = state.join(deals, how="left")
-        if "account_id" in deals.columns:
-            closed = closed.join(deals[["account_id"]], on="opportunity_id")
-            state = state.join(_rate(closed.dropna(subset=["account_id"]), "account_id", "account"), on="account_id")
-    for col in [c for c in state.columns if c.endswith("_closed_before") or c.endswith("_won_before")]:
-        state[col] = state[col].fillna(0).astype(int)
-    state = state.drop(columns=["created_at", "stage_since"])
-    return state.reset_index().sort_values("opportunity_id", kind="stable").reset_index(drop=True)
+    ids = pd.Index(tables.history["opportunity_id"].unique())
+    return features_at(tables, pd.Series(_as_time(t), index=ids))
 
 
 def empty_like_nan(frame: pd.DataFrame) -> pd.DataFrame:
