@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.dataio.support import raw_rows, stored_by, username
+from tests.dataio.support import MAVEN_DIR, raw_rows, stored_by, username
 
 PIPELINE = raw_rows("sales_pipeline.csv")
 ACCOUNTS = raw_rows("accounts.csv")
@@ -213,25 +213,110 @@ def test_stage_history_follows_engage_and_close_dates():
 
 
 def test_one_won_deal_history_in_full():
+    """The list price until the close, then the close value and the expected close date, at the instant of
+    the close and right after the stage change (ordered by changed_at, then id)."""
     from revcast.pipeline.models import OpportunityFieldHistory
 
     row = next(r for r in PIPELINE if r["opportunity_id"] == "1C1I7A6R")
     assert row["deal_stage"] == "Won"
     engaged, closed = _midnight_utc(row["engage_date"]), _midnight_utc(row["close_date"])
-    rows = set(
-        OpportunityFieldHistory.objects.filter(opportunity__external_id="1C1I7A6R").values_list(
-            "field", "old_value", "new_value", "changed_at"
-        )
+    list_price = LIST_PRICE[PRODUCT_NAME.get(row["product"], row["product"])]
+    assert list_price != Decimal(row["close_value"])
+    rows = list(
+        OpportunityFieldHistory.objects.filter(opportunity__external_id="1C1I7A6R")
+        .order_by("changed_at", "id")
+        .values_list("field", "old_value", "new_value", "changed_at")
     )
-    assert rows == {
-        ("amount", None, "1054.00", engaged),
-        ("expected_close_on", None, "2017-03-01", engaged),
+    assert rows == [
+        ("amount", None, f"{list_price:.2f}", engaged),
         ("owner", None, username(row["sales_agent"]), engaged),
         ("stage", None, "Engaging", engaged),
         ("forecast_category", None, "pipeline", engaged),
         ("stage", "Engaging", "Won", closed),
         ("forecast_category", "pipeline", "closed", closed),
-    }
+        ("amount", f"{list_price:.2f}", "1054.00", closed),
+        ("expected_close_on", None, "2017-03-01", closed),
+    ]
+
+
+def test_amount_and_expected_close_history_follow_the_close_date():
+    """For every deal, from the raw CSV: the amount at creation is the list price for closed deals (the
+    close value is known only at the close), an expected close date appears only at the close date."""
+    from revcast.pipeline.models import OpportunityFieldHistory
+
+    history = defaultdict(list)
+    for ext, field, old, new, at in (
+        OpportunityFieldHistory.objects.filter(field__in=("amount", "expected_close_on"))
+        .order_by("changed_at", "id")
+        .values_list("opportunity__external_id", "field", "old_value", "new_value", "changed_at")
+    ):
+        history[ext].append((field, old, new, at))
+    wrong = []
+    for row in PIPELINE:
+        list_price = f"{LIST_PRICE[PRODUCT_NAME.get(row['product'], row['product'])]:.2f}"
+        final = f"{expected_amount(row):.2f}"
+        got = history[row["opportunity_id"]]
+        if row["deal_stage"] in ("Prospecting", "Engaging"):
+            # open: the amount (the list price) is known from creation, there is no expected close date
+            ok = [(f, o, n) for f, o, n, _ in got] == [("amount", None, final)]
+            ok = ok and (row["engage_date"] == "" or got[0][3] == _midnight_utc(row["engage_date"]))
+        else:
+            engaged, closed = _midnight_utc(row["engage_date"]), _midnight_utc(row["close_date"])
+            expected = [("amount", None, list_price, engaged)]
+            if final != list_price:
+                expected.append(("amount", list_price, final, closed))
+            expected.append(("expected_close_on", None, row["close_date"], closed))
+            ok = got == expected
+        if not ok:
+            wrong.append((row["opportunity_id"], row["deal_stage"], got))
+    assert wrong == []
+    won_at_list_price = sum(
+        1 for r in PIPELINE if r["deal_stage"] == "Won" and expected_amount(r) == LIST_PRICE[
+            PRODUCT_NAME.get(r["product"], r["product"])]
+    )
+    changes = OpportunityFieldHistory.objects.filter(field="amount", old_value__isnull=False).count()
+    assert changes == sum(1 for r in PIPELINE if r["deal_stage"] == "Won") - won_at_list_price
+
+
+def test_won_deals_as_of_the_day_before_the_close_show_no_outcome():
+    """The as-of state a forecast reads on the day before each won deal's close: the amount is the list
+    price and there is no expected close date (expectations from the raw CSV files with pandas)."""
+    import pandas as pd
+
+    from revcast.forecasting.adapter import load_tables
+    from revcast.forecasting.engine.asof import state_at
+    from revcast.pipeline.models import Opportunity
+
+    deals = pd.read_csv(MAVEN_DIR / "sales_pipeline.csv", dtype=str, keep_default_na=False)
+    products = pd.read_csv(MAVEN_DIR / "products.csv", dtype=str)
+    prices = products.set_index("product")["sales_price"].astype(float)
+    won = deals[deals["deal_stage"] == "Won"].copy()
+    won["list_price"] = won["product"].replace(PRODUCT_NAME).map(prices)
+    assert won["list_price"].notna().all() and len(won) == 4238
+
+    ids = dict(Opportunity.objects.values_list("external_id", "pk"))
+    won["opportunity_id"] = won["opportunity_id"].map(ids)
+    history = load_tables().history
+    close_at = history["opportunity_id"].map(won.set_index("opportunity_id")["close_date"])
+    history = history[close_at.notna()].assign(close_at=pd.to_datetime(close_at.dropna(), utc=True))
+    # Each deal's history up to the end of the day before its close, read by one state_at call: the same
+    # state as state_at(history, close - 1 day) per deal, since state_at only reads rows dated up to t.
+    cut = history[history["changed_at"] <= history["close_at"] - pd.Timedelta(days=1)]
+    state = state_at(cut.drop(columns="close_at"), pd.Timestamp("2100-01-01", tz="UTC"))
+    state = state.set_index("opportunity_id").reindex(won["opportunity_id"])
+    assert state.index.is_unique and len(state) == 4238
+    expected = won.set_index("opportunity_id")["list_price"]
+    wrong_amount = state.index[state["amount"] != expected]
+    assert list(wrong_amount) == []
+    assert state["expected_close_on"].isna().all()
+    assert (state["stage"] == "Engaging").all()
+    # and on the close date itself the outcome is there: stage Won, the close value, expected close = close
+    at_close = history[history["changed_at"] <= history["close_at"]]
+    state = state_at(at_close.drop(columns="close_at"), pd.Timestamp("2100-01-01", tz="UTC"))
+    state = state.set_index("opportunity_id").reindex(won["opportunity_id"])
+    assert (state["stage"] == "Won").all()
+    assert (state["amount"] == won.set_index("opportunity_id")["close_value"].astype(float)).all()
+    assert (state["expected_close_on"] == pd.to_datetime(won.set_index("opportunity_id")["close_date"])).all()
 
 
 # ------------------------------------------------------------------ accounts and products
@@ -316,3 +401,7 @@ def test_import_run_report(maven):
         assert len(matching) == 1, notes
         assert f"({n} rows)" in matching[0]
     assert any("technolgy" in n and "technology" in n and "(12 rows)" in n for n in notes)
+    closed = sum(1 for r in PIPELINE if r["close_date"])
+    assert closed == 6711
+    assert f"opportunities: amount known on close_date; before it product.list_price ({closed} rows)" in notes
+    assert f"opportunities: expected_close_on known on close_date; before it no value ({closed} rows)" in notes

@@ -60,6 +60,10 @@ def test_maven_mapping_loads(maven_mapping_path):
     product = next(f for f in opps.fields if f.target == "product")
     assert product.map == {"GTXPro": "GTX Pro"} and (product.ref, product.by) == ("product", "name")
     assert opps.stage_dates == {"Engaging": "engage_date", "Won": "close_date", "Lost": "close_date"}
+    assert {k: (v.column, v.initial_from, v.initial_value) for k, v in opps.known_on.items()} == {
+        "amount": ("close_date", "product.list_price", None),
+        "expected_close_on": ("close_date", None, None),
+    }
     assert set(opps.columns) == {
         "opportunity_id",
         "sales_agent",

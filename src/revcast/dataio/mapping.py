@@ -38,9 +38,13 @@ SOURCE_KEYS = {
     "delimiter",
     "fields",
     "stage_dates",
+    "known_on",
     "date_format",
 }
 TRANSFORMS = {"strip", "lower", "upper", "title"}
+# Opportunity fields whose value can be declared as known only from a date (``known_on``): the tracked fields
+# a deal can carry while it is open and learn at a later date.
+KNOWN_ON_FIELDS = ("amount", "expected_close_on", "forecast_category")
 DEFAULT_KEYS = {"currency", "date_format", "encoding", "delimiter"}
 
 
@@ -55,6 +59,26 @@ class Fallback:
     source: str
     when_column: str | None = None
     when_in: list[str] = field(default_factory=list)
+
+
+@dataclass
+class KnownOn:
+    """``target``'s mapped value became known on the date in ``column``; before it the deal carried an initial
+    value: ``initial_from`` (``REF_FIELD.ATTRIBUTE`` of the same row), the constant ``initial_value``, or
+    nothing. Only the history of new deals uses it; the stored value is always the mapped one."""
+
+    target: str
+    column: str
+    initial_from: str | None = None
+    initial_value: Any = None
+    initial: Any = None  # initial_value converted for the target field, set when the source is planned
+
+    def describe_initial(self) -> str:
+        if self.initial_from:
+            return self.initial_from
+        if self.initial_value is not None:
+            return repr(self.initial_value)
+        return "no value"
 
 
 @dataclass
@@ -87,11 +111,13 @@ class SourceSpec:
     fields: list[FieldSpec]
     stage_dates: dict[str, str]
     date_formats: list[str]
+    known_on: dict[str, KnownOn] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
         cols = [f.column for f in self.fields if f.column]
         cols += list(self.stage_dates.values())
+        cols += [k.column for k in self.known_on.values()]
         cols += [f.fallback.when_column for f in self.fields if f.fallback and f.fallback.when_column]
         return list(dict.fromkeys(cols))
 
@@ -177,6 +203,47 @@ def _field(where: str, target: str, spec: Any, date_formats: list[str]) -> Field
     )
 
 
+def _known_on(loc: str, spec: Any, obj: str, mapped: set[str]) -> dict[str, KnownOn]:
+    """``known_on: {FIELD: {date: COLUMN, initial: {from: REF.ATTRIBUTE} | {value: CONSTANT}}}``."""
+    if spec is None:
+        return {}
+    where = f"{loc}.known_on"
+    if obj != "opportunity":
+        raise MappingError(f"{where}: only opportunities have known_on dates (this source loads {obj!r})")
+    if not isinstance(spec, dict) or not spec:
+        raise MappingError(f"{where}: expected FIELD: {{date: DATE_COLUMN, initial: ...}} pairs")
+    result: dict[str, KnownOn] = {}
+    for target, options in spec.items():
+        here = f"{where}.{target}"
+        if target not in KNOWN_ON_FIELDS:
+            raise MappingError(f"{here}: only {list(KNOWN_ON_FIELDS)} can have a known_on date")
+        if target not in mapped:
+            raise MappingError(f"{here}: {target!r} is not mapped in fields; map it first")
+        if not isinstance(options, dict) or not options.get("date") or not isinstance(options["date"], str):
+            raise MappingError(f"{here}: expected {{date: DATE_COLUMN}}, optionally with 'initial'")
+        unknown = set(options) - {"date", "initial"}
+        if unknown:
+            raise MappingError(f"{here}: unknown key(s) {sorted(unknown)}; allowed: ['date', 'initial']")
+        known = KnownOn(target=str(target), column=options["date"])
+        initial = options.get("initial")
+        if initial is not None:
+            if not isinstance(initial, dict) or len(initial) != 1 or set(initial) - {"from", "value"}:
+                raise MappingError(
+                    f"{here}.initial: expected {{from: REF_FIELD.ATTRIBUTE}} or {{value: CONSTANT}}"
+                )
+            if "from" in initial:
+                source = str(initial["from"])
+                if "." not in source:
+                    raise MappingError(f"{here}.initial.from: {source!r} must read REF_FIELD.ATTRIBUTE")
+                known.initial_from = source
+            elif initial["value"] is None:
+                raise MappingError(f"{here}.initial.value: give a value, or leave 'initial' out for none")
+            else:
+                known.initial_value = initial["value"]
+        result[known.target] = known
+    return result
+
+
 def parse(data: Any, path: Path, sha256: str = "") -> Mapping:
     where = str(path)
     if not isinstance(data, dict):
@@ -232,6 +299,7 @@ def parse(data: Any, path: Path, sha256: str = "") -> Mapping:
                 ],
                 stage_dates={str(k): str(v) for k, v in stage_dates.items()},
                 date_formats=src_formats,
+                known_on=_known_on(loc, src.get("known_on"), str(src["object"]), {str(t) for t in fields_spec}),
             )
         )
     if not sources:

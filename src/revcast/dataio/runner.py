@@ -22,6 +22,7 @@ from django.utils import timezone
 from revcast.core.customfields import coerce as coerce_custom
 from revcast.core.customfields import definitions as custom_definitions
 from revcast.core.picklists import match_picklist_value, values_of
+from revcast.dataio import known_on
 from revcast.dataio.fields import FieldError, clean_text, convert, parse_date
 from revcast.dataio.mapping import FieldSpec, Mapping, MappingError, SourceSpec
 from revcast.dataio.models import ImportIssue, ImportRun
@@ -115,6 +116,8 @@ def plan_source(spec: SourceSpec, mapping: Mapping) -> SourcePlan:
         stages_in_mapping = {s["name"] for s in mapping.stages}
         if stage_name not in stages_in_mapping and not Stage.objects.filter(name=stage_name).exists():
             raise MappingError(f"{where}.stage_dates: no stage named {stage_name!r}")
+    if spec.known_on and target.model is not None:
+        known_on.check(spec, where, target.refs, target.model)
     key = spec.key or target.default_key or ""
     if key not in {fs.target for fs in spec.fields}:
         raise MappingError(f"{where}: the key field {key!r} is not mapped (set 'key:' or map it)")
@@ -496,6 +499,10 @@ class ImportRunner:
                     if f"stage_dates.{stage_name}" not in {i.field for i in issues}:
                         fail(f"stage_dates.{stage_name}", raw, str(exc))
             values["__stage_dates"] = dates
+        if spec.known_on:
+            values["__known_on"] = known_on.resolve(spec, row.values, values, fail)
+            for name in values["__known_on"]:
+                self.state.notes[known_on.note(spec, name)] += 1
         return values, self_refs, issues
 
     def _resolve(self, fs: FieldSpec, raw: Any, spec: SourceSpec, file: str, row: SourceRow) -> Any:

@@ -115,8 +115,9 @@ def _simple(writer: Callable[..., Any]) -> Callable[[Sequence[dict[str, Any]], s
 def _write_opportunities(rows: Sequence[dict[str, Any]], key: str, source: str) -> WriteCounts:
     batch = [
         OpportunityRow(
-            values={k: v for k, v in r.items() if k != "__stage_dates"},
+            values={k: v for k, v in r.items() if k not in ("__stage_dates", "__known_on")},
             stage_dates=r.get("__stage_dates", {}),
+            known_on=r.get("__known_on", {}),
         )
         for r in rows
     ]

@@ -108,10 +108,16 @@ class OpportunityRow:
 
     ``stage_dates`` (stage -> date the deal entered it) builds the stage history of a new deal, e.g. from
     an engaged date and a close date. Stages without a date are implied by the later ones in the funnel.
+
+    ``known_on`` (tracked field -> (date, initial value)) says that the field's value in ``values`` became
+    known only on that date: a new deal's history carries the initial value (``None``: no value) until
+    then, and changes to the final value at that date, so the history never states an outcome early.
+    Fields: ``amount``, ``expected_close_on``, ``forecast_category``. Updates of existing deals ignore it.
     """
 
     values: dict[str, Any]
     stage_dates: dict[Stage, dt.date] = field(default_factory=dict)
+    known_on: dict[str, tuple[dt.date, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -141,6 +147,7 @@ def upsert_opportunities(
     }
     prepared: list[dict[str, Any]] = []
     timelines: dict[Any, list[tuple[dt.datetime, Stage]]] = {}
+    known: dict[Any, dict[str, tuple[dt.date, Any]]] = {}
     for row in rows:
         values = dict(row.values)
         stage: Stage = values["stage"]
@@ -168,6 +175,7 @@ def upsert_opportunities(
                 reached = next_reached(reached, entered, first_open)
             values["reached_stage"] = reached
             timelines[values[key]] = timeline
+            known[values[key]] = row.known_on
         elif values["stage"].pk != current.stage_id:
             values["reached_stage"] = next_reached(current.reached_stage, stage, first_open)
         prepared.append(values)
@@ -177,7 +185,11 @@ def upsert_opportunities(
         by_id = getattr(changed_by, "pk", None)
         history: list[tuple[Any, ...]] = []
         for opp in result.created:
-            history.extend(_creation_history(opp, timelines[getattr(opp, key)], now, by_id, source))
+            history.extend(
+                _creation_history(
+                    opp, timelines[getattr(opp, key)], now, by_id, source, known.get(getattr(opp, key))
+                )
+            )
         names = _names_for(result.updated) if result.updated else {}
         for opp, changes in result.updated:
             for name in (n for n in changes if n in TRACKED):
@@ -233,28 +245,62 @@ def _names_for(updated: Sequence[tuple[Any, dict[str, tuple[Any, Any]]]]) -> dic
 
 
 def _creation_history(
-    opp: Opportunity, timeline: list[tuple[dt.datetime, Stage]], now: dt.datetime, by_id: Any, source: str
+    opp: Opportunity,
+    timeline: list[tuple[dt.datetime, Stage]],
+    now: dt.datetime,
+    by_id: Any,
+    source: str,
+    known_on: dict[str, tuple[dt.date, Any]] | None = None,
 ) -> list[tuple[Any, ...]]:
-    """History rows of a new deal: its initial values, then each stage it entered (with its category)."""
+    """History rows of a new deal: its initial values, then each stage it entered (with its category).
+
+    A field in ``known_on`` whose date falls after the creation carries its initial value until midnight
+    UTC of that date, the same instant a stage entered on that date is recorded, and changes to the
+    deal's value there. Rows at one instant are ordered: creation values, stage and category, then the
+    ``known_on`` changes, so a reader ordering by (changed_at, id) sees the close and what became known
+    with it together. A date at or before the creation means the value was known from the start.
+    """
     created_at = timeline[0][0] if timeline else _at(opp.created_on, now)
+    later = {
+        name: (at, initial)
+        for name, (day, initial) in (known_on or {}).items()
+        if (at := _at(day, now)) > created_at
+    }
 
     def row(name: str, old: Any, new: Any, at: dt.datetime) -> tuple[Any, ...]:
         return (opp.pk, name, history_text(name, old), history_text(name, new), at, by_id, source)
 
-    rows = [
-        row(name, None, getattr(opp, name), created_at)
-        for name in ("amount", "expected_close_on", "owner")
-        if getattr(opp, name) is not None
-    ]
+    # (time, 0 for creation and stage rows, 1 for known_on changes, row); sorted stably below.
+    timed: list[tuple[dt.datetime, int, tuple[Any, ...]]] = []
+    for name in ("amount", "expected_close_on", "owner"):
+        value = later[name][1] if name in later else getattr(opp, name)
+        if value is not None:
+            timed.append((created_at, 0, row(name, None, value, created_at)))
+        if name in later and history_text(name, value) != history_text(name, getattr(opp, name)):
+            at = later[name][0]
+            timed.append((at, 1, row(name, value, getattr(opp, name), at)))
     previous: Stage | None = None
     category: str | None = None
     for at, stage in timeline:
-        rows.append(row("stage", previous, stage, at))
-        stage_category = opp.forecast_category if stage == opp.stage else default_forecast_category(stage)
+        timed.append((at, 0, row("stage", previous, stage, at)))
+        if stage != opp.stage:
+            stage_category = default_forecast_category(stage)
+        elif "forecast_category" in later and at < later["forecast_category"][0]:
+            # Entered the current stage before its category was known: the given initial category, else
+            # the stage's own, until then.
+            initial = later["forecast_category"][1]
+            stage_category = str(initial) if initial else default_forecast_category(stage)
+            if stage_category != opp.forecast_category:
+                known_at = later["forecast_category"][0]
+                timed.append(
+                    (known_at, 1, row("forecast_category", stage_category, opp.forecast_category, known_at))
+                )
+        else:
+            stage_category = opp.forecast_category
         if stage_category != category:
-            rows.append(row("forecast_category", category, stage_category, at))
+            timed.append((at, 0, row("forecast_category", category, stage_category, at)))
         previous, category = stage, stage_category
-    return rows
+    return [r for _, _, r in sorted(timed, key=lambda item: (item[0], item[1]))]
 
 
 # ---------------------------------------------------------------- one opportunity, interactively
