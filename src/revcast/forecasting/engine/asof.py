@@ -16,7 +16,8 @@ Input frames (column names are the contract with the adapter):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,8 @@ class Tables:
     activities: pd.DataFrame
     stages: pd.DataFrame
     deals: pd.DataFrame | None = None
+    # Derived frames computed once per set of tables (see engine.events); never part of equality.
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _as_time(t: pd.Timestamp | str) -> pd.Timestamp:
