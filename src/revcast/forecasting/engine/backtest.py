@@ -31,13 +31,13 @@ CYCLE = {"month": 12, "quarter": 4}
 
 
 def default_range(tables: Tables, kind: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """From the first period whose start lies at least one period after the first recorded close (there is
-    something to learn from), to the last period that ended by the last recorded close."""
+    """From the first period that starts after the first recorded close (there is something to learn
+    from), to the last period that ended by the last recorded close."""
     closed = events.closing_rows(tables)
     if closed.empty:
         raise ValueError("no deal has closed yet: there is nothing to backtest against")
     first, last = closed["closed_at"].min(), closed["closed_at"].max()
-    start = period_of(first, kind).shift(2 if period_of(first, kind).start < first else 1)
+    start = period_of(first, kind).shift(1)
     end = period_of(last, kind)
     if end.end > last + pd.Timedelta(days=1):
         end = end.shift(-1)
