@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
 
 from revcast.forecasting.engine import events
 from revcast.forecasting.engine.asof import Tables, _as_time, snapshot
@@ -301,9 +302,14 @@ def dispersion(tables: Tables, as_of: pd.Timestamp, start: pd.Timestamp | str, e
     if open_deals > REPLAY_MAX_OPEN:
         return prior, f"range from the variation of closings ({prior:.3f}); {open_deals:,} open deals: no replays"
     measured, windows = error_dispersion(tables, as_of, start, end, win_model)
-    value = (windows * measured + PRIOR_WEIGHT * prior) / (windows + PRIOR_WEIGHT)
-    return value, (f"range from {windows} replayed past periods (error variance {measured:.3f}) and the "
-                   f"variation of closings ({prior:.3f})")
+    pooled = (windows * measured + PRIOR_WEIGHT * prior) / (windows + PRIOR_WEIGHT)
+    # A variance estimated from a handful of periods is itself uncertain: widen as a Student-t predictive
+    # interval would (the 90th percentile of t with windows + prior − 1 degrees of freedom over the normal's).
+    dof = max(2, windows + PRIOR_WEIGHT - 1)
+    widen = (float(student_t.ppf(0.9, dof)) / float(student_t.ppf(0.9, 1e9))) ** 2
+    return pooled * widen, (f"range from {windows} replayed past periods (error variance {measured:.3f}) and "
+                            f"the variation of closings ({prior:.3f}), widened ×{widen:.2f} for {dof} "
+                            f"degrees of freedom")
 
 
 def simulate(scored: pd.DataFrame, new: NewBusiness, closed: pd.DataFrame, *, by: str | None = None,
