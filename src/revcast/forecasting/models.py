@@ -78,6 +78,10 @@ class ForecastRun(models.Model):
     )
     seed = models.IntegerField(_("seed"), default=0)
     draws = models.PositiveIntegerField(_("simulation draws"), default=2000)
+    dispersion = models.FloatField(
+        _("dispersion"), default=0.0,
+        help_text=_("Variance of the common factor that makes deals close together in a draw (from history)."),
+    )
     totals = models.JSONField(
         _("totals"), default=dict, help_text=_("expected, p10, p50, p90, closed, open_expected, new_expected.")
     )

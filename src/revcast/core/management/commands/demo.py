@@ -15,6 +15,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-serve", action="store_true", help="Stop after loading the data.")
+        parser.add_argument(
+            "--no-forecasts", action="store_true", help="Skip training the win model, the forecasts and backtests."
+        )
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
 
@@ -40,6 +43,8 @@ class Command(BaseCommand):
         )
         for note in summary.run.notes:
             self.stdout.write(f"  note: {note}")
+        if not options["no_forecasts"]:
+            self.load_forecasts()
         self.stdout.write(
             "\nLog in with password '" + settings.REVCAST_DEMO_PASSWORD + "' as:\n"
             "  admin                 (administrator, sees everything)\n"
@@ -50,3 +55,26 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         call_command("serve", host=options["host"], port=options["port"])
+
+    def load_forecasts(self) -> None:
+        from revcast.forecasting.demo import load_demo_forecasts
+
+        self.stdout.write("\nForecasts (win model, Q4 and October 2017 as of 2017-10-01, backtests) ...")
+        demo = load_demo_forecasts()
+        made = ", ".join(demo.made) if demo.made else "nothing new (already there)"
+        self.stdout.write(f"  made {made} in {demo.seconds:.1f} s")
+        self.stdout.write(f"  win model #{demo.model.pk} ({demo.model.kind}): {demo.model.verdict}")
+        for run in demo.runs:
+            t = run.totals
+            self.stdout.write(
+                f"  {run.period} as of {run.as_of:%Y-%m-%d}: expected {t['expected']:,.0f} "
+                f"(P10 {t['p10']:,.0f}, P50 {t['p50']:,.0f}, P90 {t['p90']:,.0f}), {run.deal_count:,} open deals"
+            )
+        for backtest in demo.backtests:
+            summary = backtest.result.get("summary", {})
+            figures = [
+                f"{name} MAPE {summary[name]['mape']:.0%}"
+                for name in ("revcast", "weighted_pipeline", "seasonal_naive")
+                if (summary.get(name) or {}).get("mape") is not None
+            ]
+            self.stdout.write(f"  {backtest.period_kind}ly backtest: " + (", ".join(figures) or "no scored periods"))
