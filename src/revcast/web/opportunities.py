@@ -49,6 +49,7 @@ from revcast.pipeline.forms import (
     picklist_label,
 )
 from revcast.pipeline.models import Opportunity, Stage
+from revcast.web import forecast_data
 from revcast.web.templatetags.revcast_i18n import value_labels
 
 PAGE_SIZE = 50
@@ -333,6 +334,7 @@ def detail_context(
         "stage_errors": stage_errors or [],
         "stale": stale,
         "notice": notice,
+        "win_score": forecast_data.deal_score(user, opp),
         "labels": {name: field_label(name) for name in (
             "name", "external_id", "owner", "account", "product", "amount", "currency", "created_on",
             "engaged_on", "expected_close_on", "closed_on", "stage", "reached_stage", "probability",

@@ -3,4 +3,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("revcast.web.urls_dashboard")),
     path("", include("revcast.web.urls_records")),
+    path("", include("revcast.web.urls_forecast")),
 ]
