@@ -67,7 +67,8 @@ def test_short_history_serves_stage_conversion_with_the_base_rate_for_thin_stage
     assert "only 29 won and 21 lost" in model.card["verdict"]
     [[factor]] = model.factors(_open_frame(["Engaging"]))
     assert factor["feature"] == "stage" and factor["points"] == pytest.approx((26 / 35 - 420 / 630) * 100, abs=0.01)
-    assert describe(factor) == "stage Engaging: +8 pts"
+    assert factor["rate"] == pytest.approx(26 / 35, abs=1e-4)
+    assert describe(factor) == "stage Engaging (74% won before): +8 pts"
 
 
 def test_stage_conversion_counts_each_deal_for_its_days_in_the_stage():

@@ -91,5 +91,9 @@ def label(feature: str, value: Any) -> str:
 
 
 def describe(factor: dict[str, Any]) -> str:
-    """e.g. "close date pushed 3 times: −12 pts", "product GTX Pro: +4 pts"."""
-    return f"{label(factor['feature'], factor.get('value'))}: {points(float(factor['points']))}"
+    """e.g. "close date pushed 3 times: −12 pts", "product GTX Pro: +4 pts"; a stage-rate factor (the
+    fallback when history holds no other signal) also gives the rate: "stage Engaging (74% won before): +8 pts"."""
+    condition = label(factor["feature"], factor.get("value"))
+    if factor.get("rate") is not None:
+        condition += f" ({float(factor['rate']):.0%} won before)"
+    return f"{condition}: {points(float(factor['points']))}"

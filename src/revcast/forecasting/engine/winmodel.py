@@ -235,7 +235,8 @@ class WinModel:
         if self.kind == "stage_rates":
             base = float(self.base_rate or 0.0)
             p = self.predict(frame)
-            return [[{"feature": "stage", "value": _jsonable(s), "points": round((pi - base) * 100, 2)}]
+            return [[{"feature": "stage", "value": _jsonable(s), "points": round((pi - base) * 100, 2),
+                      "rate": round(float(pi), 4)}]
                     for s, pi in zip(frame["stage"], p, strict=True)]
         if self.kind != "lightgbm" or self.calibrator is None or len(frame) == 0:
             return [[] for _ in range(len(frame))]
