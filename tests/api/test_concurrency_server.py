@@ -65,7 +65,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, str, str]]:
         env["DATABASE_URL"], drop = _postgres_database(url)
     proc = None
     try:
-        out = subprocess.run([REVCAST, "demo", "--no-serve"], cwd=where, env=env, capture_output=True, text=True,
+        out = subprocess.run([REVCAST, "demo", "--no-serve", "--no-forecasts"], cwd=where, env=env, capture_output=True, text=True,
                              timeout=300)
         assert out.returncode == 0, out.stderr
         # What the guide tells people to do: TOKEN=$(revcast token create admin)
