@@ -21,7 +21,20 @@ class Source(models.TextChoices):
     DEMO = "demo", _("Demo")
 
 
-class WinModelVersion(models.Model):
+class Provenance(models.Model):
+    """Who or what made a stored result: the command line, the nightly task, the web app, the API, the demo."""
+
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.CLI)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    class Meta:
+        abstract = True
+
+
+class WinModelVersion(Provenance):
     """A trained win model: its card (quality figures) and its parameters (``WinModel.to_dict()``, JSON, no pickle).
 
     At most one version is active: the one forecasts use.
@@ -36,11 +49,6 @@ class WinModelVersion(models.Model):
     card = models.JSONField(_("model card"), default=dict)
     payload = models.JSONField(_("parameters"), default=dict)
     is_active = models.BooleanField(_("active"), default=False)
-    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.CLI)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        verbose_name=_("created by"),
-    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -58,7 +66,7 @@ class WinModelVersion(models.Model):
         return str(self.card.get("verdict", ""))
 
 
-class ForecastRun(models.Model):
+class ForecastRun(Provenance):
     """One company-wide forecast of a period, made at ``as_of``: totals, slices and the inputs needed to
     re-simulate any user's share of it (per-deal rows, new-business samples and closed revenue per owner)."""
 
@@ -97,11 +105,6 @@ class ForecastRun(models.Model):
     )
     deal_count = models.PositiveIntegerField(_("open deals"), default=0)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
-    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.CLI)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        verbose_name=_("created by"),
-    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -152,7 +155,7 @@ class DealForecast(models.Model):
         return f"run #{self.run_id} deal #{self.opportunity_id}: p={self.p:.2f}"
 
 
-class BacktestRun(models.Model):
+class BacktestRun(Provenance):
     """A backtest: the forecast made for each past period at its start (or middle) against what happened,
     next to two baselines. ``result`` is the engine's dict: ``{"periods": [...], "summary": {...}}``."""
 
@@ -164,11 +167,6 @@ class BacktestRun(models.Model):
     seed = models.IntegerField(_("seed"), default=0)
     result = models.JSONField(_("result"), default=dict)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
-    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.CLI)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        verbose_name=_("created by"),
-    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -12,6 +12,7 @@ the model page ``version``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -177,17 +178,29 @@ def forecast_run(request: HttpRequest) -> HttpResponse:
     """Run and store a forecast of a period as of a date (managers and admins), then show it."""
     if not forecast_data.can_run_forecast(request.user):
         raise PermissionDenied
-    form = ForecastRunForm(request.POST)
+
+    def done(run: Any) -> HttpResponse:
+        messages.success(request, _("Forecast of %(period)s as of %(as_of)s stored.")
+                         % {"period": run.period, "as_of": run.as_of.strftime("%Y-%m-%d %H:%M")})
+        return redirect(_forecast_url(run))
+
+    return _run_and_store(request, ForecastRunForm(request.POST), services.run_forecast, done,
+                          "web/forecast/forecast.html", _forecast_context)
+
+
+def _run_and_store(request: HttpRequest, form: Any, service: Callable[..., Any],
+                   done: Callable[[Any], HttpResponse], page: str,
+                   context: Callable[[HttpRequest, Any], dict[str, Any]]) -> HttpResponse:
+    """A valid form runs ``service`` (which stores what it made) and ``done`` answers with it; a bad form,
+    or a run the engine refuses, shows ``page`` again with the reason (400)."""
     if form.is_valid():
         try:
-            run = services.run_forecast(source=Source.WEB, created_by=request.user, **form.service_values())
-        except ForecastError as exc:
+            result = service(source=Source.WEB, created_by=request.user, **form.service_values())
+        except (ForecastError, ValueError) as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, _("Forecast of %(period)s as of %(as_of)s stored.")
-                             % {"period": run.period, "as_of": run.as_of.strftime("%Y-%m-%d %H:%M")})
-            return redirect(_forecast_url(run))
-    return render(request, "web/forecast/forecast.html", _forecast_context(request, form), status=400)
+            return done(result)
+    return render(request, page, context(request, form), status=400)
 
 
 # ---------------------------------------------------------------- /forecast/backtest/
@@ -301,17 +314,14 @@ def backtest_run(request: HttpRequest) -> HttpResponse:
     """Run and store a backtest (admins): one forecast per past period, each with a model trained then."""
     if not forecast_data.can_run_backtest(request.user):
         raise PermissionDenied
-    form = BacktestRunForm(request.POST)
-    if form.is_valid():
-        try:
-            backtest = services.run_backtest(source=Source.WEB, created_by=request.user, **form.service_values())
-        except (ForecastError, ValueError) as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("Backtest stored."))
-            return redirect(reverse("forecast-backtest") + "?" + urlencode(
-                {"kind": backtest.period_kind, "at": backtest.at}))
-    return render(request, "web/forecast/backtest.html", _backtest_context(request, form), status=400)
+
+    def done(backtest: Any) -> HttpResponse:
+        messages.success(request, _("Backtest stored."))
+        return redirect(reverse("forecast-backtest") + "?" + urlencode({"kind": backtest.period_kind,
+                                                                        "at": backtest.at}))
+
+    return _run_and_store(request, BacktestRunForm(request.POST), services.run_backtest, done,
+                          "web/forecast/backtest.html", _backtest_context)
 
 
 # ---------------------------------------------------------------- /forecast/model/
