@@ -186,7 +186,8 @@ def run_forecast(*, period: str | None = None, as_of: Any = None, seed: int = 0,
     result = engine_forecast.forecast_period(
         tables, t, target.start, target.end, win_model=model, seed=seed, draws=draws, by=SLICES
     )
-    factors = _factors(model, snapshot(tables, t))
+    features = result.features if result.features is not None else snapshot(tables, t)
+    factors = _factors(model, features)
     deals = result.deals
     rows = [
         DealForecast(

@@ -50,6 +50,7 @@ class PeriodForecast:
     totals: dict[str, float]
     groups: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     dispersion: float = 0.0
+    features: pd.DataFrame | None = None  # what the win model saw for each open deal (for its factors)
     notes: list[str] = field(default_factory=list)
 
 
@@ -403,7 +404,7 @@ def forecast_period(tables: Tables, as_of: pd.Timestamp | str, start: pd.Timesta
 
         win_model = winmodel.train(tables, t, seed=seed)
     timing = timing or TimingModel.fit(tables, t)
-    scored, _features = score_open_deals(tables, t, start, end, win_model, timing)
+    scored, features = score_open_deals(tables, t, start, end, win_model, timing)
     new = new_business(tables, t, start, end, timing, lookback=lookback)
     if new.samples < lookback and _as_time(end) > t:
         notes.append(f"creation volume from {new.samples} past windows (wanted {lookback})")
@@ -414,7 +415,8 @@ def forecast_period(tables: Tables, as_of: pd.Timestamp | str, start: pd.Timesta
     groups = {name: simulate(scored, new, closed, by=name, draws=draws, seed=seed,
                              dispersion=spread)["groups"] for name in by}
     return PeriodForecast(as_of=t, start=_as_time(start), end=_as_time(end), deals=scored, new_business=new,
-                          closed=closed, totals=result["total"], groups=groups, dispersion=spread, notes=notes)
+                          closed=closed, totals=result["total"], groups=groups, dispersion=spread,
+                          features=features, notes=notes)
 
 
 def _with_static(frame: pd.DataFrame, tables: Tables) -> pd.DataFrame:
