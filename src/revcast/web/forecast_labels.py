@@ -106,9 +106,11 @@ def factor_texts(factors: list[dict[str, Any]]) -> list[tuple[str, float]]:
             if feature == "stage" and stages is None:
                 stages = stage_labels()
             sign = "+" if points > 0 else ("−" if points < 0 else "±")
+            value = _value(feature, item.get("value"), stages or {})
+            if item.get("rate") is not None:  # a stage-rate fallback: the stage's historical win rate
+                value += _(" (%(rate)s won before)") % {"rate": f"{float(item['rate']) * 100:.0f} %"}
             text = _("%(feature)s: %(value)s (%(sign)s%(points)s pts)") % {
-                "feature": label, "value": _value(feature, item.get("value"), stages or {}),
-                "sign": sign, "points": f"{abs(points):.1f}"}
+                "feature": label, "value": value, "sign": sign, "points": f"{abs(points):.1f}"}
         if text:
             out.append((text, points))
     return out
