@@ -65,6 +65,9 @@ def test_score_lists_hold_exactly_the_visible_deals(api, users, run, who):
     assert [r["opportunity"] for r in rows] and {r["opportunity"] for r in rows} == expected
     assert len(rows) == len(expected)
     assert all(r["run"] == run.pk and r["period"] == "2017-Q4" for r in rows)
+    # the external id names the deal in the source data: its owner there is within the caller's scope
+    external_owner = F.owner_of_external_id()
+    assert all(scope is None or external_owner[r["opportunity_external_id"]] in scope for r in rows)
     values = [float(r["expected"]) for r in rows]
     assert values == sorted(values, reverse=True)
 

@@ -22,6 +22,7 @@ class FactorSerializer(serializers.Serializer):
 
 class DealScoreSerializer(serializers.ModelSerializer):
     opportunity_name = serializers.CharField(source="opportunity.name", read_only=True)
+    opportunity_external_id = serializers.CharField(source="opportunity.external_id", read_only=True)
     owner = serializers.CharField(source="owner_username", help_text=_("Owner at the forecast's as-of time."))
     period = serializers.CharField(source="run.period", read_only=True)
     as_of = serializers.DateTimeField(source="run.as_of", read_only=True)
@@ -29,7 +30,7 @@ class DealScoreSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DealForecast
-        fields = ["opportunity", "opportunity_name", "owner", "stage", "team", "region", "product", "amount",
+        fields = ["opportunity", "opportunity_name", "opportunity_external_id", "owner", "stage", "team", "region", "product", "amount",
                   "p_win", "p_timing", "p", "expected", "factors", "run", "period", "as_of"]
         read_only_fields = fields
         extra_kwargs = {
