@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/import_maven.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/forecast.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
