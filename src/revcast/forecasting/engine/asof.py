@@ -64,21 +64,28 @@ def state_at(history: pd.DataFrame, t: pd.Timestamp | str) -> pd.DataFrame:
     return state.reset_index()
 
 
+def closing_changes(history: pd.DataFrame, stages: pd.DataFrame) -> pd.DataFrame:
+    """Every change into a won or lost stage: opportunity_id, closed_at, won — sorted by time."""
+    types = stages.set_index("name")["type"]
+    rows = history.loc[history["field"] == "stage", ["opportunity_id", "new_value", "changed_at"]]
+    kind = rows["new_value"].map(types)
+    rows, kind = rows[kind.isin(["won", "lost"])], kind[kind.isin(["won", "lost"])]
+    return pd.DataFrame({
+        "opportunity_id": rows["opportunity_id"].to_numpy(),
+        "closed_at": rows["changed_at"].to_numpy(),
+        "won": (kind == "won").to_numpy(),
+    }).sort_values(["closed_at", "opportunity_id"], kind="stable").reset_index(drop=True)
+
+
+def last_closures(changes: pd.DataFrame, t: pd.Timestamp | str) -> pd.DataFrame:
+    """From ``closing_changes``: each deal's last change into a won or lost stage strictly before ``t``."""
+    rows = changes[changes["closed_at"] < _as_time(t)]
+    return rows.drop_duplicates("opportunity_id", keep="last").reset_index(drop=True)
+
+
 def closures_before(history: pd.DataFrame, stages: pd.DataFrame, t: pd.Timestamp | str) -> pd.DataFrame:
     """Deals that entered a won or lost stage strictly before ``t``: opportunity_id, closed_at, won."""
-    t = _as_time(t)
-    types = stages.set_index("name")["type"]
-    rows = history[(history["field"] == "stage") & (history["changed_at"] < t)]
-    rows = rows.assign(kind=rows["new_value"].map(types))
-    closed = rows[rows["kind"].isin(["won", "lost"])].sort_values("changed_at", kind="stable")
-    last = closed.groupby("opportunity_id").tail(1)
-    return pd.DataFrame(
-        {
-            "opportunity_id": last["opportunity_id"].to_numpy(),
-            "closed_at": last["changed_at"].to_numpy(),
-            "won": (last["kind"] == "won").to_numpy(),
-        }
-    )
+    return last_closures(closing_changes(history, stages), t)
 
 
 def snapshot(tables: Tables, t: pd.Timestamp | str) -> pd.DataFrame:

@@ -11,32 +11,20 @@ from __future__ import annotations
 
 import pandas as pd
 
+from revcast.forecasting.engine import asof
 from revcast.forecasting.engine.asof import Tables, _as_time
 
 
 def closing_rows(tables: Tables) -> pd.DataFrame:
     """Every change into a won or lost stage: opportunity_id, closed_at, won — sorted by time."""
     if "closing_rows" not in tables.cache:
-        types = tables.stages.set_index("name")["type"]
-        h = tables.history
-        rows = h.loc[h["field"] == "stage", ["opportunity_id", "new_value", "changed_at"]]
-        kind = rows["new_value"].map(types)
-        rows = rows[kind.isin(["won", "lost"])]
-        frame = pd.DataFrame({
-            "opportunity_id": rows["opportunity_id"].to_numpy(),
-            "closed_at": rows["changed_at"].to_numpy(),
-            "won": (kind[rows.index] == "won").to_numpy(),
-        }).sort_values(["closed_at", "opportunity_id"], kind="stable").reset_index(drop=True)
-        tables.cache["closing_rows"] = frame
+        tables.cache["closing_rows"] = asof.closing_changes(tables.history, tables.stages)
     return tables.cache["closing_rows"]
 
 
 def closures_before(tables: Tables, t: pd.Timestamp | str) -> pd.DataFrame:
-    """Deals whose last change into a won or lost stage before ``t`` (strictly) is their state of closure:
-    opportunity_id, closed_at, won — the same rows as ``asof.closures_before``, from the cached events."""
-    rows = closing_rows(tables)
-    rows = rows[rows["closed_at"] < _as_time(t)]
-    return rows.drop_duplicates("opportunity_id", keep="last").reset_index(drop=True)
+    """``asof.closures_before`` from the cached closing changes."""
+    return asof.last_closures(closing_rows(tables), t)
 
 
 def created_at(tables: Tables) -> pd.Series:

@@ -168,12 +168,20 @@ def _days(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
     return (later - earlier) / DAY_NS
 
 
+def _history_of(tables: Tables) -> _History:
+    """The prepared history of ``tables``, made once per set of tables (every snapshot of a forecast, its
+    replays and a backtest ask the same history again)."""
+    if "features_history" not in tables.cache:
+        tables.cache["features_history"] = _History.of(tables.history)
+    return tables.cache["features_history"]
+
+
 def _features(tables: Tables, queries: pd.DataFrame, history: _History | None = None) -> pd.DataFrame:
     """Features for (opportunity_id, as_of) query rows; rows whose deal is not open then are dropped.
 
     The result is indexed by the query's position and carries ``as_of``.
     """
-    history = history if history is not None else _History.of(tables.history)
+    history = history if history is not None else _history_of(tables)
     q = pd.DataFrame({"opportunity_id": queries["opportunity_id"].to_numpy().astype(np.int64),
                       "t": _ns(queries["as_of"]), "_row": np.arange(len(queries))})
     q = q.sort_values("t", kind="stable").reset_index(drop=True)
@@ -282,7 +290,7 @@ def features_at(tables: Tables, times: pd.Series) -> pd.DataFrame:
 def outcomes(tables: Tables) -> pd.DataFrame:
     """Per deal in the history: created_at (first history row), closed_at and won (1.0/0.0) when its
     latest stage is a won or lost one (closed_at = when it entered that stage), NaT/NaN when open."""
-    return _outcomes(_History.of(tables.history), tables.stages)
+    return _outcomes(_history_of(tables), tables.stages)
 
 
 def _outcomes(history: _History, stages: pd.DataFrame) -> pd.DataFrame:
