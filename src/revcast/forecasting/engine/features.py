@@ -156,12 +156,16 @@ def _rate_events(closures: pd.DataFrame, key: str) -> pd.DataFrame:
     return _running(events.sort_values("t", kind="stable"), key, ["won", "closed"])
 
 
-def _static(tables: Tables) -> pd.DataFrame | None:
+def static_deals(tables: Tables) -> pd.DataFrame | None:
+    """The deals' static columns indexed by opportunity_id (one row per deal), made once per set of tables."""
     if tables.deals is None or tables.deals.empty:
         return None
-    deals = tables.deals.copy()
-    deals["opportunity_id"] = deals["opportunity_id"].astype("int64")
-    return deals.drop_duplicates("opportunity_id", keep="last").set_index("opportunity_id")
+    if "static_deals" not in tables.cache:
+        deals = tables.deals.copy()
+        deals["opportunity_id"] = deals["opportunity_id"].astype("int64")
+        tables.cache["static_deals"] = deals.drop_duplicates("opportunity_id", keep="last").set_index(
+            "opportunity_id")
+    return tables.cache["static_deals"]
 
 
 def _days(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
@@ -235,7 +239,7 @@ def _features(tables: Tables, queries: pd.DataFrame, history: _History | None = 
     q["owner"] = state["owner"].to_numpy()
     _put_rate(state, _read_running(_rate_events(closures, "owner"), q, "owner", ["won", "closed"], True), "owner")
 
-    deals = _static(tables)
+    deals = static_deals(tables)
     if deals is not None:
         state = state.join(deals, on="opportunity_id")
         if "account_id" in deals.columns:
@@ -275,7 +279,7 @@ def _ordered(state: pd.DataFrame, deals: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _empty(tables: Tables) -> pd.DataFrame:
-    return pd.DataFrame(columns=[*_columns(_static(tables)), "as_of"])
+    return pd.DataFrame(columns=[*_columns(static_deals(tables)), "as_of"])
 
 
 def features_at(tables: Tables, times: pd.Series) -> pd.DataFrame:

@@ -29,6 +29,7 @@ from scipy.stats import t as student_t
 
 from revcast.forecasting.engine import events
 from revcast.forecasting.engine.asof import Tables, _as_time, snapshot
+from revcast.forecasting.engine.features import static_deals
 from revcast.forecasting.engine.timing import TimingModel
 
 DRAWS = 2000
@@ -421,8 +422,7 @@ def forecast_period(tables: Tables, as_of: pd.Timestamp | str, start: pd.Timesta
 
 def _with_static(frame: pd.DataFrame, tables: Tables) -> pd.DataFrame:
     """Join the deals' static columns (product, region, team, custom fields) for slicing."""
-    if tables.deals is None or tables.deals.empty:
+    static = static_deals(tables)
+    if static is None:
         return frame
-    static = tables.deals.set_index("opportunity_id")
-    static = static[[c for c in static.columns if c not in frame.columns]]
-    return frame.join(static, on="opportunity_id")
+    return frame.join(static[[c for c in static.columns if c not in frame.columns]], on="opportunity_id")
