@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from revcast.forecasting import selectors, services
+from revcast.forecasting.adapter import load_tables
+from revcast.forecasting.engine.asof import Tables
 from revcast.forecasting.models import BacktestRun, ForecastRun, WinModelVersion
 
 AS_OF = "2017-10-01"
@@ -43,23 +45,30 @@ def end_of_data() -> pd.Timestamp:
 def load_demo_forecasts() -> DemoForecasts:
     started = time.monotonic()
     made: list[str] = []
+    loaded: list[Tables] = []
+
+    def tables() -> Tables:  # read the data once, and only if something is to be made
+        if not loaded:
+            loaded.append(load_tables(None))
+        return loaded[0]
+
     model = selectors.active_version()
     if model is None:
-        model = services.train_model(cutoff=end_of_data(), source="demo")
+        model = services.train_model(cutoff=end_of_data(), source="demo", tables=tables())
         made.append(f"model #{model.pk}")
     as_of = services.parse_time(AS_OF)
     runs = []
     for period in PERIODS:
         run = ForecastRun.objects.filter(period=period, as_of=as_of.to_pydatetime()).order_by("-id").first()
         if run is None:
-            run = services.run_forecast(period=period, as_of=as_of, source="demo")
+            run = services.run_forecast(period=period, as_of=as_of, source="demo", tables=tables())
             made.append(f"forecast {period}")
         runs.append(run)
     backtests = []
     for kind in BACKTESTS:
         backtest = selectors.latest_backtest(kind)
         if backtest is None:
-            backtest = services.run_backtest(kind, "start", source="demo")
+            backtest = services.run_backtest(kind, "start", source="demo", tables=tables())
             made.append(f"{kind}ly backtest")
         backtests.append(backtest)
     return DemoForecasts(model=model, runs=runs, backtests=backtests, seconds=time.monotonic() - started,

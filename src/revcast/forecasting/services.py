@@ -171,7 +171,7 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
 
 
 def run_forecast(*, period: str | None = None, as_of: Any = None, seed: int = 0, draws: int = 2000,
-                 source: str = "cli", created_by: Any = None) -> ForecastRun:
+                 source: str = "cli", created_by: Any = None, tables: Tables | None = None) -> ForecastRun:
     """Forecast a period company-wide as of ``as_of`` (default now; period default: the quarter containing
     ``as_of``) and store the snapshot: totals, slices, one row per open deal with its factors, and the
     new-business and closed-deal inputs that ``selectors.scope_forecast`` re-simulates a user's share from."""
@@ -180,7 +180,7 @@ def run_forecast(*, period: str | None = None, as_of: Any = None, seed: int = 0,
     t = parse_time(as_of)
     target = resolve_period(period, t)
     started = time.monotonic()
-    tables = _data(load_tables(None))
+    tables = _data(tables if tables is not None else load_tables(None))
     version = model_for(t, seed=seed, tables=tables, source=source, created_by=created_by)
     model = selectors.load_model(version)
     result = engine_forecast.forecast_period(
@@ -239,7 +239,8 @@ def run_forecast(*, period: str | None = None, as_of: Any = None, seed: int = 0,
 
 
 def run_backtest(period_kind: str = "quarter", at: str = "start", start: Any = None, end: Any = None, *,
-                 seed: int = 0, source: str = "cli", created_by: Any = None) -> BacktestRun:
+                 seed: int = 0, source: str = "cli", created_by: Any = None,
+                 tables: Tables | None = None) -> BacktestRun:
     """Backtest the forecast over past periods of ``period_kind`` (forecast at each period's start or middle with
     a model trained then, compared with what was won) and store the result. ``start``/``end`` (dates) choose the
     periods; by default every period with closed deals before it and a known outcome. ``start``/``end`` of the
@@ -253,7 +254,7 @@ def run_backtest(period_kind: str = "quarter", at: str = "start", start: Any = N
     if first is not None and last is not None and last < first:
         raise ForecastError(f"from {first.date()} is after to {last.date()}")
     started = time.monotonic()
-    tables = _data(load_tables(None))
+    tables = _data(tables if tables is not None else load_tables(None))
     try:
         result = engine_backtest.backtest(tables, period_kind, at, first, last, seed=seed)
     except PeriodError as exc:
@@ -279,6 +280,8 @@ def run_backtest(period_kind: str = "quarter", at: str = "start", start: Any = N
 def nightly(*, now: Any = None, seed: int = 0, source: str = "nightly") -> dict[str, Any]:
     """Retrain the win model, then forecast the current month and quarter: what the nightly task does."""
     t = parse_time(now)
-    version = train_model(cutoff=t, seed=seed, source=source)
-    runs = [run_forecast(period=kind, as_of=t, seed=seed, source=source) for kind in ("month", "quarter")]
+    tables = load_tables(None)  # read once: the model and both forecasts use the same data
+    version = train_model(cutoff=t, seed=seed, source=source, tables=tables)
+    runs = [run_forecast(period=kind, as_of=t, seed=seed, source=source, tables=tables)
+            for kind in ("month", "quarter")]
     return {"model": version.pk, "verdict": version.verdict, "runs": {r.period: r.pk for r in runs}}
