@@ -189,6 +189,9 @@ REVCAST_MAPPINGS_DIR = env.path(
     default=str(_CHECKOUT_MAPPINGS if _CHECKOUT_MAPPINGS.is_dir() else PACKAGE_DIR / "mappings"),
 )
 REVCAST_DEMO_PASSWORD = env("REVCAST_DEMO_PASSWORD", default="revcast-demo")
+# Country assumed for phone numbers written without a country code (ISO 3166 alpha-2), e.g. when
+# standardising phones to E.164.
+REVCAST_PHONE_REGION = env("REVCAST_PHONE_REGION", default="CN").upper()
 # A deal is stale when it had neither an activity nor a stage change for this many days.
 REVCAST_STALE_DAYS = env.int("REVCAST_STALE_DAYS", default=30)
 
