@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import models
+
+
+class WriteObserver(Protocol):
+    """Told about every row ``upsert`` creates or changes (the change journal implements it)."""
+
+    def created(self, model: type[models.Model], pks: Iterable[Any]) -> None: ...
+
+    def updated(
+        self, model: type[models.Model], changes: Sequence[tuple[Any, dict[str, tuple[Any, Any]]]]
+    ) -> None: ...
+
+
+_observer: ContextVar[WriteObserver | None] = ContextVar("revcast_write_observer", default=None)
+
+
+@contextmanager
+def observe_writes(observer: WriteObserver) -> Iterator[WriteObserver]:
+    """Within the block, every ``upsert`` reports its creates and updates to ``observer``."""
+    token = _observer.set(observer)
+    try:
+        yield observer
+    finally:
+        _observer.reset(token)
 
 
 @dataclass
@@ -88,9 +113,14 @@ def upsert(
             from django.utils import timezone
 
             now = timezone.now()
-            for obj in to_update:
+            for obj, changes in result.updated:
+                changes["updated_at"] = (obj.updated_at, now)
                 obj.updated_at = now
         model._default_manager.bulk_update(to_update, sorted(changed_fields), batch_size=500)
+    observer = _observer.get()
+    if observer is not None:
+        observer.created(model, [o.pk for o in result.created])
+        observer.updated(model, [(o.pk, changes) for o, changes in result.updated])
     return result
 
 

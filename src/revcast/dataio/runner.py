@@ -10,6 +10,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,16 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from revcast.core.bulk import observe_writes
 from revcast.core.customfields import coerce as coerce_custom
 from revcast.core.customfields import definitions as custom_definitions
 from revcast.core.picklists import match_picklist_value, values_of
 from revcast.dataio import known_on
 from revcast.dataio.fields import FieldError, clean_text, convert, parse_date
+from revcast.dataio.journal import Recorder
+from revcast.dataio.journal import finish as journal_finish
 from revcast.dataio.mapping import FieldSpec, Mapping, MappingError, SourceSpec
-from revcast.dataio.models import ImportIssue, ImportRun
+from revcast.dataio.models import ChangeSet, ImportIssue, ImportRun
 from revcast.dataio.readers import SourceError, SourceRow, read_table, resolve
 from revcast.dataio.targets import INVALIDATES, LOOKUPS, TARGETS, WRITERS, Lookups, Target, WriteCounts
 from revcast.pipeline.models import Stage
@@ -183,7 +187,7 @@ class ImportRunner:
             stage_rows = _stage_rows(self.mapping)
             # A real run commits batch by batch (each batch atomic); a dry run does the same work inside one
             # transaction that is rolled back at the end.
-            with transaction.atomic() if self.dry_run else contextlib.nullcontext():
+            with transaction.atomic() if self.dry_run else contextlib.nullcontext(), self._journal():
                 if stage_rows:
                     with transaction.atomic():
                         result = upsert_stages(stage_rows)
@@ -198,6 +202,7 @@ class ImportRunner:
                     self.state.lookups.invalidate("stage")
                 for plan in plans:
                     self._run_source(plan)
+                self._journal_history()
                 if self.dry_run:
                     raise _DryRunRollback
         except _DryRunRollback:
@@ -225,6 +230,33 @@ class ImportRunner:
                 )
             )
         return self._finish(started, failed)
+
+    @contextlib.contextmanager
+    def _journal(self) -> Iterator[None]:
+        """Journal every row the run writes (a change set of kind import), so the run can be rolled back."""
+        changeset = ChangeSet.objects.create(
+            kind=self.run.kind, run=self.run, user=self.user, summary=f"{self.run.kind} #{self.run.pk} of {self.run.source}"
+        )
+        self.recorder = Recorder(changeset)
+        try:
+            with observe_writes(self.recorder):
+                yield
+        finally:
+            if not self.dry_run:
+                journal_finish(self.recorder)
+
+    def _journal_history(self) -> None:
+        """History rows are appended in bulk without ids; the run's are those with its source label."""
+        from revcast.pipeline.models import OpportunityFieldHistory
+
+        pks = list(OpportunityFieldHistory.objects.filter(source=self.label).values_list("pk", flat=True))
+        if pks:
+            with transaction.atomic():
+                self.recorder.created(OpportunityFieldHistory, pks)
+
+    @property
+    def label(self) -> str:
+        return f"{self.run.kind}:{self.run.pk}"
 
     def _finish(self, started: float, failed: bool) -> ImportRun:
         run = self.run
@@ -350,7 +382,7 @@ class ImportRunner:
         counts: dict[str, Any],
     ) -> None:
         writer = WRITERS[plan.spec.object]
-        label = f"import:{self.run.pk}"
+        label = self.label
         size = len(good) if plan.spec.object == "sales_team" else self.batch_size
         for start in range(0, len(good), size):
             batch = good[start : start + size]
@@ -409,7 +441,7 @@ class ImportRunner:
                 links.append(link)
         if links:
             with transaction.atomic():
-                written = WRITERS[plan.spec.object](links, plan.key, f"import:{self.run.pk}")
+                written = WRITERS[plan.spec.object](links, plan.key, self.label)
             # The rows were counted when first written; a link that changes an existing row counts it as updated.
             counts["created_links"] = counts.get("created_links", 0) + written.updated
 

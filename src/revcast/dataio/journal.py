@@ -1,0 +1,365 @@
+"""The change journal: every bulk change to user data is recorded so that it can be audited and undone.
+
+A change set holds ordered records of what was created (primary keys), updated (before and after values) and
+deleted (full row snapshots, cascades included). Undoing replays the records backwards: deleted rows are
+re-inserted with their primary keys, updated rows get their old values back, created rows are deleted (and
+snapshotted, so the undo is itself a change set that can be undone). An undo refuses, naming the records,
+when anything it would overwrite or delete changed after the change set was made.
+
+Writers reach the journal two ways: explicitly (``open_changeset`` for standardisation and merges) or, for
+imports, by observing ``core.bulk.upsert`` (``core.bulk.observe_writes``), so every domain service that
+writes in batches is journaled without knowing about it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from django.apps import apps
+from django.db import models, router, transaction
+from django.db.models.deletion import Collector
+from django.utils import timezone
+
+from revcast.dataio.models import ChangeRecord, ChangeSet, JournalEncoder
+
+CHUNK = 1000
+
+
+class UndoConflict(Exception):
+    """The change set cannot be undone as it stands; ``problems`` say which records and why."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        shown = problems[:10]
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        super().__init__("; ".join(shown) + more)
+
+
+def label_of(model: type[models.Model]) -> str:
+    return model._meta.label_lower
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, cls=JournalEncoder))
+
+
+def _attname(model: type[models.Model], name: str) -> str:
+    return model._meta.get_field(name).attname
+
+
+def _field_by_attname(model: type[models.Model], attname: str) -> models.Field:
+    for f in model._meta.concrete_fields:
+        if f.attname == attname:
+            return f
+    raise LookupError(f"{label_of(model)} has no column {attname!r}")
+
+
+def _same(model: type[models.Model], attname: str, a: Any, b: Any) -> bool:
+    f = _field_by_attname(model, attname)
+    if isinstance(f, models.JSONField):
+        return _jsonable(a) == _jsonable(b)
+    target = f.target_field if isinstance(f, models.ForeignKey) else f
+    try:
+        return target.to_python(a) == target.to_python(b)
+    except Exception:  # a value the field cannot parse is simply different
+        return _jsonable(a) == _jsonable(b)
+
+
+def _python(model: type[models.Model], attname: str, value: Any) -> Any:
+    f = _field_by_attname(model, attname)
+    if value is None or isinstance(f, models.JSONField):
+        return value
+    target = f.target_field if isinstance(f, models.ForeignKey) else f
+    return target.to_python(value)
+
+
+class Recorder:
+    """Appends records to one change set. Each record is written at once, inside the caller's transaction,
+    so a batch that rolls back takes its records with it."""
+
+    def __init__(self, changeset: ChangeSet) -> None:
+        self.changeset = changeset
+        self._seq = changeset.records.aggregate(m=models.Max("seq"))["m"] or 0
+
+    # ---------------------------------------------------------------- recording
+
+    def _add(self, model: type[models.Model], action: str, rows: Sequence[Any]) -> None:
+        counts = self.changeset.counts.setdefault(label_of(model), {"created": 0, "updated": 0, "deleted": 0})
+        counts[{"create": "created", "update": "updated", "delete": "deleted"}[action]] += len(rows)
+        for start in range(0, len(rows), CHUNK):
+            self._seq += 1
+            ChangeRecord.objects.create(
+                changeset=self.changeset,
+                seq=self._seq,
+                model=label_of(model),
+                action=action,
+                rows=_jsonable(list(rows[start : start + CHUNK])),
+            )
+
+    def created(self, model: type[models.Model], pks: Iterable[Any]) -> None:
+        pks = [pk for pk in pks if pk is not None]
+        if pks:
+            self._add(model, ChangeRecord.Action.CREATE, pks)
+
+    def updated(self, model: type[models.Model], changes: Sequence[tuple[Any, dict[str, tuple[Any, Any]]]]) -> None:
+        """``changes``: (pk, {field name: (old, new)}) per row, foreign keys as ids."""
+        rows = []
+        for pk, fields in changes:
+            if not fields:
+                continue
+            before = {_attname(model, n): old for n, (old, _new) in fields.items()}
+            after = {_attname(model, n): new for n, (_old, new) in fields.items()}
+            rows.append({"pk": pk, "before": before, "after": after})
+        if rows:
+            self._add(model, ChangeRecord.Action.UPDATE, rows)
+
+    # ---------------------------------------------------------------- writing through the journal
+
+    def update(self, obj: models.Model, **changes: Any) -> bool:
+        """Set ``changes`` on ``obj``, save those fields and record them; False when nothing differs."""
+        model = type(obj)
+        diff: dict[str, tuple[Any, Any]] = {}
+        for name, value in changes.items():
+            attname = _attname(model, name)
+            new = value.pk if isinstance(value, models.Model) else value
+            old = getattr(obj, attname)
+            if not _same(model, attname, old, new):
+                diff[name] = (old, new)
+                setattr(obj, name, value)
+        if not diff:
+            return False
+        fields = list(diff)
+        stamped = any(f.name == "updated_at" for f in model._meta.concrete_fields)
+        if stamped:
+            fields.append("updated_at")
+            old_stamp = obj.updated_at
+        obj.save(update_fields=fields)
+        if stamped:
+            diff["updated_at"] = (old_stamp, obj.updated_at)
+        self.updated(model, [(obj.pk, diff)])
+        return True
+
+    def update_queryset(self, qs: models.QuerySet, **changes: Any) -> int:
+        """``qs.update(**changes)``, recording each row's old values first."""
+        model = qs.model
+        names = list(changes)
+        attnames = [_attname(model, n) for n in names]
+        new = {n: (v.pk if isinstance(v, models.Model) else v) for n, v in changes.items()}
+        rows = []
+        for values in qs.values("pk", *attnames).iterator(chunk_size=CHUNK):
+            diff = {
+                n: (values[a], new[n]) for n, a in zip(names, attnames, strict=True) if not _same(model, a, values[a], new[n])
+            }
+            if diff:
+                rows.append((values["pk"], diff))
+        if not rows:
+            return 0
+        for start in range(0, len(rows), CHUNK):
+            pks = [pk for pk, _ in rows[start : start + CHUNK]]
+            model._default_manager.filter(pk__in=pks).update(**changes)
+        self.updated(model, rows)
+        return len(rows)
+
+    def delete(self, target: models.Model | models.QuerySet, *, allowed: dict[str, set[Any]] | None = None) -> int:
+        """Delete ``target`` with everything the database would cascade to, snapshotting every row first.
+
+        With ``allowed`` (model label -> primary keys), rows outside it that the delete would remove or
+        unlink raise ``UndoConflict`` instead: a rollback must not take other people's data with it.
+        """
+        qs = target if isinstance(target, models.QuerySet) else type(target)._default_manager.filter(pk=target.pk)
+        using = router.db_for_write(qs.model)
+        collector = Collector(using=using, origin=None)
+        collector.collect(qs)
+        collector.sort()
+        if allowed is not None:
+            self._check_allowed(collector, allowed)
+        deleted = 0
+        with transaction.atomic(using=using):
+            for fast in collector.fast_deletes:
+                deleted += self._snapshot_and_delete(fast.model, list(fast.values_list("pk", flat=True)))
+            for (field, value), groups in collector.field_updates.items():
+                for group in groups:
+                    pks = (
+                        list(group.values_list("pk", flat=True))
+                        if isinstance(group, models.QuerySet)
+                        else [o.pk for o in group]
+                    )
+                    model = group.model if isinstance(group, models.QuerySet) else type(next(iter(group)))
+                    self.update_queryset(model._default_manager.filter(pk__in=pks), **{field.name: value})
+            for model, instances in collector.data.items():
+                deleted += self._snapshot_and_delete(model, [o.pk for o in instances])
+        return deleted
+
+    def _check_allowed(self, collector: Collector, allowed: dict[str, set[Any]]) -> None:
+        problems = []
+
+        def check(model: type[models.Model], pks: Iterable[Any], what: str) -> None:
+            outside = [pk for pk in pks if pk not in allowed.get(label_of(model), set())]
+            if outside:
+                shown = ", ".join(str(pk) for pk in outside[:5])
+                problems.append(
+                    f"{len(outside)} {model._meta.verbose_name_plural} not made by this change would be {what} "
+                    f"(ids {shown}{'...' if len(outside) > 5 else ''})"
+                )
+
+        for fast in collector.fast_deletes:
+            check(fast.model, fast.values_list("pk", flat=True), "deleted")
+        for (field, _value), groups in collector.field_updates.items():
+            for group in groups:
+                if isinstance(group, models.QuerySet):
+                    check(group.model, group.values_list("pk", flat=True), f"unlinked ({field.name})")
+                else:
+                    objs = list(group)
+                    check(type(objs[0]), [o.pk for o in objs], f"unlinked ({field.name})")
+        for model, instances in collector.data.items():
+            check(model, [o.pk for o in instances], "deleted")
+        if problems:
+            raise UndoConflict(problems)
+
+    def _snapshot_and_delete(self, model: type[models.Model], pks: list[Any]) -> int:
+        if not pks:
+            return 0
+        attnames = [f.attname for f in model._meta.concrete_fields]
+        manager = model._base_manager
+        done = 0
+        for start in range(0, len(pks), CHUNK):
+            chunk = pks[start : start + CHUNK]
+            snapshots = list(manager.filter(pk__in=chunk).values(*attnames))
+            self._add(model, ChangeRecord.Action.DELETE, snapshots)
+            done += manager.filter(pk__in=chunk)._raw_delete(manager.db)
+        return done
+
+
+@contextmanager
+def open_changeset(
+    kind: str, summary: str = "", user: Any = None, run: Any = None
+) -> Iterator[Recorder]:
+    """One atomic change set: everything written through the recorder commits or rolls back together."""
+    with transaction.atomic():
+        changeset = ChangeSet.objects.create(kind=kind, summary=summary, user=user, run=run)
+        recorder = Recorder(changeset)
+        yield recorder
+        finish(recorder)
+
+
+def finish(recorder: Recorder) -> ChangeSet:
+    cs = recorder.changeset
+    cs.finished_at = timezone.now()
+    cs.save(update_fields=["finished_at", "counts"])
+    return cs
+
+
+# -------------------------------------------------------------------- undo
+
+
+def undo_changeset(
+    changeset: ChangeSet, user: Any = None, *, kind: str = ChangeSet.Kind.UNDO, force: bool = False,
+    summary: str = "",
+) -> ChangeSet:
+    """Reverse ``changeset`` in one transaction, recorded as a new change set (``kind`` undo or rollback).
+
+    ``force`` also takes with it rows made after the change set that depend on rows it created (they are
+    snapshotted, so undoing the undo brings them back); values changed since are never overwritten.
+    """
+    if changeset.undone_by.exists():
+        done = changeset.undone_by.first()
+        raise UndoConflict([f"change set #{changeset.pk} was already undone by change set #{done.pk}"])
+    records = list(changeset.records.order_by("-seq"))
+    created: dict[str, set[Any]] = {}
+    for r in records:
+        if r.action == ChangeRecord.Action.CREATE:
+            created.setdefault(r.model, set()).update(r.rows)
+    since = changeset.finished_at or changeset.created_at
+    with open_changeset(
+        kind=kind, summary=summary or f"undo of change set #{changeset.pk} ({changeset.kind})", user=user,
+        run=changeset.run,
+    ) as rec:
+        rec.changeset.undo_of = changeset
+        rec.changeset.save(update_fields=["undo_of"])
+        problems: list[str] = []
+        for r in records:
+            model = apps.get_model(r.model)
+            if r.action == ChangeRecord.Action.UPDATE:
+                problems.extend(_revert_updates(rec, model, r.rows))
+            elif r.action == ChangeRecord.Action.DELETE:
+                _reinsert(rec, model, r.rows)
+            else:
+                problems.extend(_changed_since(model, r.rows, since))
+                if problems:
+                    continue
+                try:
+                    rec.delete(
+                        model._base_manager.filter(pk__in=r.rows), allowed=None if force else created
+                    )
+                except UndoConflict as exc:
+                    problems.extend(exc.problems)
+        if problems:
+            raise UndoConflict(problems)
+    return rec.changeset
+
+
+def _changed_since(model: type[models.Model], pks: list[Any], since: Any) -> list[str]:
+    if not any(f.name == "updated_at" for f in model._meta.concrete_fields):
+        return []
+    changed = list(
+        model._base_manager.filter(pk__in=pks, updated_at__gt=since).values_list("pk", flat=True)[:6]
+    )
+    if not changed:
+        return []
+    shown = ", ".join(str(pk) for pk in changed[:5])
+    return [f"{model._meta.verbose_name_plural} changed after the change set (ids {shown}{'...' if len(changed) > 5 else ''})"]
+
+
+def _revert_updates(rec: Recorder, model: type[models.Model], rows: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    by_pk = {row["pk"]: row for row in rows}
+    attnames = sorted({a for row in rows for a in row["after"]})
+    current = {
+        v["pk"]: v for v in model._base_manager.filter(pk__in=list(by_pk)).values("pk", *attnames)
+    }
+    changes = []
+    for pk, row in by_pk.items():
+        now = current.get(pk)
+        if now is None:
+            problems.append(f"{model._meta.verbose_name} {pk} no longer exists")
+            continue
+        stale = [a for a, v in row["after"].items() if not _same(model, a, now[a], v)]
+        if stale:
+            named = [a for a in stale if a != "updated_at"]
+            what = f"{', '.join(named)} changed since" if named else "edited since"
+            problems.append(f"{model._meta.verbose_name} {pk}: {what}")
+            continue
+        diff = {}
+        for a, old in row["before"].items():
+            f = _field_by_attname(model, a)
+            diff[f.name] = (now[a], _python(model, a, old))
+        changes.append((pk, diff))
+    if problems:
+        return problems
+    # An optimistic-lock version only moves forward: a client holding the old number must still be refused.
+    bump = {"version": models.F("version") + 1} if any(f.name == "version" for f in model._meta.concrete_fields) else {}
+    for pk, diff in changes:
+        model._base_manager.filter(pk=pk).update(
+            **{_attname(model, n): new for n, (_old, new) in diff.items()}, **bump
+        )
+    rec.updated(model, changes)
+    return []
+
+
+def _reinsert(rec: Recorder, model: type[models.Model], snapshots: list[dict[str, Any]]) -> None:
+    objs = [model(**{a: _python(model, a, v) for a, v in snap.items()}) for snap in snapshots]
+    stamped = [
+        f.name for f in model._meta.concrete_fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    model._base_manager.bulk_create(objs, batch_size=500)
+    if stamped:  # bulk_create stamps auto_now(_add) fields with the current time; put the snapshot's back
+        for obj, snap in zip(objs, snapshots, strict=True):
+            for name in stamped:
+                attname = _attname(model, name)
+                setattr(obj, attname, _python(model, attname, snap[attname]))
+        model._base_manager.bulk_update(objs, stamped, batch_size=500)
+    rec.created(model, [o.pk for o in objs])
