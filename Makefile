@@ -19,8 +19,10 @@ $(VENV)/.installed: pyproject.toml uv.lock
 demo: install
 	$(BIN)/revcast demo
 
-# The whole suite: lint, type check, then the tests on SQLite and on a real PostgreSQL.
-test: install lint typecheck test-sqlite test-postgres
+# The whole suite: lint, type check, then the tests on SQLite and on a real PostgreSQL, both at once (one
+# per core; each run's output is printed whole when it ends).
+test: install lint typecheck
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts
