@@ -5,4 +5,5 @@ urlpatterns = [
     path("", include("revcast.web.urls_records")),
     path("", include("revcast.web.urls_forecast")),
     path("data/history/", include("revcast.web.urls_history")),
+    path("data/standardise/", include("revcast.web.urls_standardise")),
 ]
