@@ -5,5 +5,6 @@ urlpatterns = [
     path("", include("revcast.web.urls_records")),
     path("", include("revcast.web.urls_forecast")),
     path("data/history/", include("revcast.web.urls_history")),
+    path("data/quality/", include("revcast.web.urls_quality")),
     path("data/standardise/", include("revcast.web.urls_standardise")),
 ]
