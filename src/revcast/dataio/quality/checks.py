@@ -176,9 +176,7 @@ def check_required_by_stage(rule: Rule, table: Table, ctx: Context) -> Outcome:
             values = column(table, field_name)
             failed = past & empty_mask(values)
             checked += int(past.sum())
-            message = rule.message or (
-                f"{field_name} is required once a deal has left stage {stage.name!r} (its exit criteria)"
-            )
+            message = rule.message or (f"{field_name} is required to leave stage {stage.name!r}")
             if field_name in table.frame.columns:
                 message += _fill_note(table, field_name)
             elif table.source_columns:

@@ -118,9 +118,13 @@ class FuzzyIndex:
         """Up to ``limit`` owners whose names contain the value's words or resemble it (WRatio)."""
         if not self.choices:
             return []
+        folded = fold(value)
         found = process.extract(
-            fold(value), self.choices, scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=cutoff
+            folded, self.choices, scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=cutoff
         )
+        # WRatio finds names that contain the value's words ('Korea' in 'South Korea'); plain similarity
+        # then puts the closest spelling first ('Chnia': 'China' before 'Switzerland').
+        found.sort(key=lambda item: (-fuzz.ratio(folded, item[0]), -item[1]))
         owners: list[Any] = []
         for _, _, i in found:
             if self.owners[i] not in owners:
