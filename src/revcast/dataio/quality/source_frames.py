@@ -59,6 +59,9 @@ def read_files(path: Path, mapping: Mapping) -> tuple[dict[str, SourceRecords], 
                 f"{spec.name}: column(s) {missing} missing from {file.name}; the import would load nothing"
             )
         records[spec.name] = SourceRecords(origin=file.name, rows=table.rows)
+    if not records and path.is_file():
+        names = ", ".join(s.file for s in mapping.sources)
+        notes.append(f"{path.name} matches no source of the mapping ({names}); nothing assessed")
     return records, notes
 
 
