@@ -1,13 +1,17 @@
-"""The declarative mapping language: which source files/columns feed which revcast objects and fields.
+"""The declarative mapping language: which source files, tables or queries feed which revcast objects and fields.
 
-A mapping is a YAML file (see ``mappings/maven_crm.yaml`` and docs/guide/import.md). Loading it checks its
-shape and names every problem with its location, before any data is read.
+A mapping is a YAML file (see ``mappings/maven_crm.yaml``, docs/guide/import.md and docs/guide/migration.md).
+Loading it checks its shape and names every problem with its location, before any data is read. A source
+reads a file (``file:``, for ``revcast import``) or a database (``table:`` or ``query:``, for ``revcast
+migrate``); the field language is the same for both.
 """
 
 from __future__ import annotations
 
 import hashlib
+import string
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +31,16 @@ FIELD_KEYS = {
     "on_missing",
     "required",
     "transform",
+    "convert",
+    "template",
+    "unmapped",
 }
 SOURCE_KEYS = {
     "name",
     "file",
+    "table",
+    "query",
+    "key_column",
     "object",
     "key",
     "encoding",
@@ -46,6 +56,8 @@ TRANSFORMS = {"strip", "lower", "upper", "title"}
 # a deal can carry while it is open and learn at a later date.
 KNOWN_ON_FIELDS = ("amount", "expected_close_on", "forecast_category")
 DEFAULT_KEYS = {"currency", "date_format", "encoding", "delimiter"}
+# What a value that is not a key of ``map`` becomes: kept as it is (the default), rejected, or emptied.
+UNMAPPED = ("keep", "reject", "null")
 
 
 class MappingError(ValueError):
@@ -59,6 +71,18 @@ class Fallback:
     source: str
     when_column: str | None = None
     when_in: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Convert:
+    """Currency conversion of a number: the source currency is in ``column``; the rate (units of ``to`` per
+    unit of the source currency) is the row's ``rate_column`` when it has one (a rate joined in a query),
+    else ``rates[currency]`` from the mapping. The result is rounded half up to the field's places."""
+
+    column: str
+    to: str
+    rates: dict[str, Any] = field(default_factory=dict)
+    rate_column: str | None = None
 
 
 @dataclass
@@ -97,6 +121,15 @@ class FieldSpec:
     on_missing: str = "reject"
     required: bool = False
     transform: list[str] = field(default_factory=list)
+    convert: Convert | None = None
+    template: str | None = None
+    unmapped: str = "keep"
+
+    @property
+    def template_columns(self) -> list[str]:
+        if not self.template:
+            return []
+        return [name for _, name, _, _ in string.Formatter().parse(self.template) if name]
 
 
 @dataclass
@@ -112,6 +145,22 @@ class SourceSpec:
     stage_dates: dict[str, str]
     date_formats: list[str]
     known_on: dict[str, KnownOn] = field(default_factory=dict)
+    table: str | None = None
+    query: str | None = None
+    key_column: str | None = None  # the source column a database source is ordered and resumed by
+
+    @property
+    def is_database(self) -> bool:
+        return self.table is not None or self.query is not None
+
+    @property
+    def origin(self) -> str:
+        """What the source reads, for messages: the file name, ``table NAME`` or ``query NAME``."""
+        if self.table is not None:
+            return f"table {self.table}"
+        if self.query is not None:
+            return f"query {self.name}"
+        return self.file
 
     @property
     def columns(self) -> list[str]:
@@ -119,6 +168,12 @@ class SourceSpec:
         cols += list(self.stage_dates.values())
         cols += [k.column for k in self.known_on.values()]
         cols += [f.fallback.when_column for f in self.fields if f.fallback and f.fallback.when_column]
+        for f in self.fields:
+            cols += f.template_columns
+            if f.convert:
+                cols += [f.convert.column, *([f.convert.rate_column] if f.convert.rate_column else [])]
+        if self.key_column:
+            cols.append(self.key_column)
         return list(dict.fromkeys(cols))
 
 
@@ -146,8 +201,26 @@ def _field(where: str, target: str, spec: Any, date_formats: list[str]) -> Field
     unknown = set(spec) - FIELD_KEYS
     if unknown:
         raise MappingError(f"{where}: unknown option(s) {sorted(unknown)}; allowed: {sorted(FIELD_KEYS)}")
-    if "column" not in spec and "value" not in spec and "fallback" not in spec:
-        raise MappingError(f"{where}: give a 'column', a constant 'value' or a 'fallback'")
+    if not {"column", "value", "fallback", "template"} & set(spec):
+        raise MappingError(f"{where}: give a 'column', a constant 'value' or a 'fallback' (or a 'template')")
+    if "template" in spec and ("column" in spec or "value" in spec):
+        raise MappingError(f"{where}: a 'template' reads its own columns; drop 'column'/'value'")
+    template = spec.get("template")
+    if template is not None:
+        template = str(template)
+        try:
+            names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+        except ValueError as exc:
+            raise MappingError(f"{where}.template: {exc}") from None
+        if not names or any(not name or not name.isidentifier() for name in names):
+            raise MappingError(f"{where}.template: name columns in braces, e.g. '{{first_name}} {{last_name}}'")
+    unmapped = spec.get("unmapped", "keep")
+    if unmapped is None:
+        unmapped = "null"
+    if unmapped not in UNMAPPED:
+        raise MappingError(f"{where}.unmapped: must be one of {list(UNMAPPED)}, not {unmapped!r}")
+    if unmapped != "keep" and not spec.get("map"):
+        raise MappingError(f"{where}.unmapped: only meaningful with a 'map'")
     fallback = None
     if "fallback" in spec:
         fb = spec["fallback"]
@@ -186,6 +259,9 @@ def _field(where: str, target: str, spec: Any, date_formats: list[str]) -> Field
     if not isinstance(value_map, dict):
         raise MappingError(f"{where}.map: expected SOURCE_VALUE: TARGET_VALUE pairs")
     return FieldSpec(
+        convert=_convert(f"{where}.convert", spec.get("convert")) if "convert" in spec else None,
+        template=template,
+        unmapped=unmapped,
         target=target,
         column=spec.get("column"),
         value=spec.get("value"),
@@ -200,6 +276,37 @@ def _field(where: str, target: str, spec: Any, date_formats: list[str]) -> Field
         on_missing=on_missing,
         required=bool(spec.get("required", False)),
         transform=transforms,
+    )
+
+
+def _convert(where: str, spec: Any) -> Convert:
+    """``convert: {from: CURRENCY_COLUMN, to: USD, rates: {CNY: 0.1385, USD: 1}, rate: RATE_COLUMN}``."""
+    if not isinstance(spec, dict):
+        raise MappingError(f"{where}: expected {{from: CURRENCY_COLUMN, to: CURRENCY, rates: {{...}}}}")
+    unknown = set(spec) - {"from", "to", "rates", "rate"}
+    if unknown:
+        raise MappingError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: ['from', 'rate', 'rates', 'to']")
+    if not spec.get("from") or not spec.get("to"):
+        raise MappingError(f"{where}: 'from' (the column holding the currency) and 'to' (a currency) are required")
+    rates = spec.get("rates") or {}
+    if not isinstance(rates, dict):
+        raise MappingError(f"{where}.rates: expected CURRENCY: RATE pairs")
+    if not rates and not spec.get("rate"):
+        raise MappingError(f"{where}: give 'rates' (CURRENCY: RATE pairs) or 'rate' (a column holding the rate)")
+    parsed: dict[str, Any] = {}
+    for currency, rate in rates.items():
+        try:
+            number = Decimal(str(rate))
+        except InvalidOperation:
+            number = Decimal("NaN")
+        if not number.is_finite() or number <= 0:
+            raise MappingError(f"{where}.rates.{currency}: {rate!r} is not a positive number")
+        parsed[str(currency).strip().upper()] = number
+    return Convert(
+        column=str(spec["from"]),
+        to=str(spec["to"]).strip().upper(),
+        rates=parsed,
+        rate_column=str(spec["rate"]) if spec.get("rate") else None,
     )
 
 
@@ -269,10 +376,25 @@ def parse(data: Any, path: Path, sha256: str = "") -> Mapping:
         unknown = set(src) - SOURCE_KEYS
         if unknown:
             raise MappingError(f"{loc}: unknown key(s) {sorted(unknown)}; allowed: {sorted(SOURCE_KEYS)}")
-        for required in ("file", "object", "fields"):
+        for required in ("object", "fields"):
             if required not in src:
                 raise MappingError(f"{loc}: '{required}' is required")
-        name = str(src.get("name") or Path(str(src["file"])).stem)
+        given = [k for k in ("file", "table", "query") if src.get(k)]
+        if not given:
+            raise MappingError(f"{loc}: 'file' is required (or 'table' or 'query' for a database source)")
+        if len(given) > 1:
+            raise MappingError(f"{loc}: give one of 'file', 'table' or 'query', not {given}")
+        if "query" in src and not src.get("name"):
+            raise MappingError(f"{loc}: a 'query' source needs a 'name'")
+        if "key_column" in src and "file" in src:
+            raise MappingError(f"{loc}: 'key_column' is for database sources ('table' or 'query')")
+        if "file" in src:
+            default_name = Path(str(src["file"])).stem
+        elif "table" in src:
+            default_name = str(src["table"]).rsplit(".", 1)[-1]
+        else:
+            default_name = ""
+        name = str(src.get("name") or default_name)
         if name in seen:
             raise MappingError(f"{loc}: duplicate source name {name!r}")
         seen.add(name)
@@ -287,7 +409,10 @@ def parse(data: Any, path: Path, sha256: str = "") -> Mapping:
         sources.append(
             SourceSpec(
                 name=name,
-                file=str(src["file"]),
+                file=str(src.get("file") or ""),
+                table=str(src["table"]) if src.get("table") else None,
+                query=str(src["query"]) if src.get("query") else None,
+                key_column=str(src["key_column"]) if src.get("key_column") else None,
                 object=str(src["object"]),
                 key=src.get("key"),
                 encoding=str(src.get("encoding", defaults.get("encoding", "auto"))),

@@ -35,14 +35,20 @@ class ImportRun(models.Model):
     notes = models.JSONField(default=list)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    # Where a batched run got to (source name -> rows done), so an interrupted run can resume.
+    # Where a batched run got to, so an interrupted migration can resume: {"sources": {source name: {"last_key":
+    # {"type", "value"}, "rows": rows done, "done": bool}}, "notes": {note: rows}, "pid", "host"}. Saved in the
+    # same transaction as each batch.
     checkpoint = models.JSONField(default=dict, blank=True)
+    # The mapping file a migration ran with (to reconcile or resume it later).
+    mapping_path = models.TextField(blank=True)
+    # A migration's reconciliation of source and target (dataio.reconcile), written after the run.
+    reconciliation = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"import #{self.pk} {self.mapping_name} ({self.status})"
+        return f"{self.kind} #{self.pk} {self.mapping_name} ({self.status})"
 
 
 class ImportIssue(models.Model):

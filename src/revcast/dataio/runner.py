@@ -2,6 +2,8 @@
 
 Rejected rows are reported with file, line, field, value and reason; good rows still load. A dry run
 does all of it inside a transaction that is rolled back, so its counts are exactly what a real run does.
+Row conversion lives in ``rowparse`` (shared with the reconciliation); migrations from a database
+(``dataio.migrate``) reuse this runner with their own source loop.
 """
 
 from __future__ import annotations
@@ -16,24 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from revcast.core.bulk import observe_writes
-from revcast.core.customfields import coerce as coerce_custom
-from revcast.core.customfields import definitions as custom_definitions
-from revcast.core.picklists import match_picklist_value, values_of
-from revcast.dataio import known_on
-from revcast.dataio.fields import FieldError, clean_text, convert, parse_date
 from revcast.dataio.journal import Recorder
 from revcast.dataio.journal import finish as journal_finish
-from revcast.dataio.mapping import FieldSpec, Mapping, MappingError, SourceSpec
+from revcast.dataio.mapping import Mapping, MappingError, SourceSpec
 from revcast.dataio.models import ChangeSet, ImportIssue, ImportRun
 from revcast.dataio.readers import SourceError, SourceRow, read_table, resolve
-from revcast.dataio.targets import INVALIDATES, LOOKUPS, TARGETS, WRITERS, Lookups, Target, WriteCounts
-from revcast.pipeline.models import Stage
+from revcast.dataio.rowparse import Issue, RowParser, SourcePlan, plan_source
+from revcast.dataio.targets import INVALIDATES, WRITERS, Lookups, WriteCounts
 from revcast.pipeline.services import upsert_stages
+
+__all__ = ["ImportRunner", "Issue", "SourcePlan", "plan_source", "run_import", "stage_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,92 +42,25 @@ class _DryRunRollback(Exception):
 
 
 @dataclass
-class Issue:
-    object: str
-    file: str
-    row: int | None
-    field: str
-    value: str
-    reason: str
-    severity: str = "error"
-
-
-@dataclass
-class SourcePlan:
-    spec: SourceSpec
-    target: Target
-    key: str
-    model_fields: dict[str, Any]
-    custom: dict[str, Any]
-
-
-@dataclass
 class RunState:
     run: ImportRun
-    issues: list[Issue] = field(default_factory=list)
-    notes: Counter[str] = field(default_factory=Counter)
+    parser: RowParser
     counts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    lookups: Lookups = field(default_factory=Lookups)
+
+    @property
+    def issues(self) -> list[Issue]:
+        return self.parser.issues
+
+    @property
+    def notes(self) -> Counter[str]:
+        return self.parser.notes
+
+    @property
+    def lookups(self) -> Lookups:
+        return self.parser.lookups
 
 
-def plan_source(spec: SourceSpec, mapping: Mapping) -> SourcePlan:
-    """Check a source against the target object before reading any data."""
-    where = f"{mapping.path}: sources.{spec.name}"
-    target = TARGETS.get(spec.object)
-    if target is None:
-        raise MappingError(f"{where}: unknown object {spec.object!r}; known: {sorted(TARGETS)}")
-    model_fields: dict[str, Any] = {}
-    custom: dict[str, Any] = {}
-    custom_defs = custom_definitions(spec.object) if spec.object in ("account", "opportunity") else {}
-    for fs in spec.fields:
-        loc = f"{where}.fields.{fs.target}"
-        if fs.target.startswith("custom."):
-            key = fs.target.removeprefix("custom.")
-            if key not in custom_defs:
-                raise MappingError(f"{loc}: no active custom field {key!r} on {spec.object}; define it first")
-            custom[fs.target] = custom_defs[key]
-            continue
-        if target.model is None:
-            if fs.target not in target.plain_fields:
-                raise MappingError(
-                    f"{loc}: {spec.object} has no field {fs.target!r}; fields: {list(target.plain_fields)}"
-                )
-            continue
-        if fs.target in target.excluded:
-            raise MappingError(f"{loc}: {fs.target!r} is managed by revcast and cannot be imported")
-        try:
-            model_fields[fs.target] = target.model._meta.get_field(fs.target)
-        except FieldDoesNotExist:
-            names = sorted(
-                f.name for f in target.model._meta.concrete_fields if f.name not in target.excluded
-            )
-            raise MappingError(f"{loc}: {spec.object} has no field {fs.target!r}; fields: {names}") from None
-        ref = fs.ref or (target.refs.get(fs.target) or (None, None))[0]
-        if fs.target in target.refs or fs.ref:
-            ref_obj = ref or ""
-            by = fs.by or target.refs.get(fs.target, ("", ""))[1]
-            if ref_obj not in LOOKUPS or by not in LOOKUPS[ref_obj]:
-                raise MappingError(f"{loc}: cannot look up {ref_obj!r} by {by!r}")
-            fs.ref, fs.by = ref_obj, by
-        if fs.fallback:
-            ref_field = fs.fallback.source.split(".", 1)[0]
-            if ref_field not in target.refs:
-                raise MappingError(f"{loc}.fallback: {ref_field!r} is not a reference field of {spec.object}")
-    for stage_name in spec.stage_dates:
-        if spec.object != "opportunity":
-            raise MappingError(f"{where}.stage_dates: only opportunities have stage dates")
-        stages_in_mapping = {s["name"] for s in mapping.stages}
-        if stage_name not in stages_in_mapping and not Stage.objects.filter(name=stage_name).exists():
-            raise MappingError(f"{where}.stage_dates: no stage named {stage_name!r}")
-    if spec.known_on and target.model is not None:
-        known_on.check(spec, where, target.refs, target.model)
-    key = spec.key or target.default_key or ""
-    if key not in {fs.target for fs in spec.fields}:
-        raise MappingError(f"{where}: the key field {key!r} is not mapped (set 'key:' or map it)")
-    return SourcePlan(spec=spec, target=target, key=key, model_fields=model_fields, custom=custom)
-
-
-def _stage_rows(mapping: Mapping) -> list[dict[str, Any]]:
+def stage_rows(mapping: Mapping) -> list[dict[str, Any]]:
     allowed = {
         "name",
         "label_zh",
@@ -152,6 +84,11 @@ def _stage_rows(mapping: Mapping) -> list[dict[str, Any]]:
 
 
 class ImportRunner:
+    """One import run over files. ``revcast migrate`` subclasses it (dataio.migrate) for database sources:
+    the hooks are ``_start_run``, ``_prepare`` (before the first write), ``_run_source`` and ``_after``."""
+
+    kind = ImportRun.Kind.IMPORT
+
     def __init__(
         self,
         mapping: Mapping,
@@ -166,16 +103,19 @@ class ImportRunner:
         self.dry_run = dry_run
         self.user = user
         self.batch_size = batch_size or settings.REVCAST_IMPORT_BATCH_SIZE
-        self.run = ImportRun.objects.create(
+        self.run = self._start_run()
+        self.state = RunState(run=self.run, parser=RowParser(mapping))
+
+    def _start_run(self) -> ImportRun:
+        return ImportRun.objects.create(
+            kind=self.kind,
             started_at=timezone.now(),
-            source=str(path),
-            mapping_name=mapping.name,
-            mapping_sha256=mapping.sha256,
-            dry_run=dry_run,
-            started_by=user,
+            source=str(self.path),
+            mapping_name=self.mapping.name,
+            mapping_sha256=self.mapping.sha256,
+            dry_run=self.dry_run,
+            started_by=self.user,
         )
-        self.state = RunState(run=self.run)
-        self._picklists: dict[str, list[Any]] = {}  # picklist key -> its values, read once per run
 
     # -------------------------------------------------------------- the run
 
@@ -184,16 +124,17 @@ class ImportRunner:
         failed = False
         try:
             plans = [plan_source(s, self.mapping) for s in self.mapping.sources]
-            stage_rows = _stage_rows(self.mapping)
+            stages = stage_rows(self.mapping)
+            self._prepare(plans)
             # A real run commits batch by batch (each batch atomic); a dry run does the same work inside one
             # transaction that is rolled back at the end.
             with transaction.atomic() if self.dry_run else contextlib.nullcontext(), self._journal():
-                if stage_rows:
+                if stages:
                     with transaction.atomic():
-                        result = upsert_stages(stage_rows)
+                        result = upsert_stages(stages)
                     self.state.counts["stages"] = {
                         "object": "stage",
-                        "read": len(stage_rows),
+                        "read": len(stages),
                         "created": len(result.created),
                         "updated": len(result.updated),
                         "unchanged": len(result.unchanged),
@@ -203,6 +144,7 @@ class ImportRunner:
                 for plan in plans:
                     self._run_source(plan)
                 self._journal_history()
+                self._after(plans)
                 if self.dry_run:
                     raise _DryRunRollback
         except _DryRunRollback:
@@ -210,32 +152,45 @@ class ImportRunner:
         except MappingError as exc:
             failed = True
             self.state.issues.append(Issue("mapping", str(self.mapping.path), None, "", "", str(exc)))
+        except SourceError as exc:  # a source that cannot be opened at all (a database source's URL)
+            failed = True
+            self.state.issues.append(Issue(self.kind, self.run.source, None, "", "", str(exc)))
         except Exception as exc:  # recorded, never left "running"; the failing batch was rolled back
-            logger.exception("import run %s failed", self.run.pk)
+            logger.exception("%s run %s failed", self.kind, self.run.pk)
             failed = True
-            self.state.issues.append(
-                Issue("import", str(self.path), None, "", "", f"unexpected error; the batch in progress was not written: {exc!r}")
-            )
-        if not failed and self.path.is_file() and not any(n != "stages" for n in self.state.counts):
-            failed = True
-            names = ", ".join(s.file for s in self.mapping.sources)
             self.state.issues.append(
                 Issue(
-                    "import",
-                    self.path.name,
-                    None,
-                    "",
-                    "",
-                    f"the file matches no source of the mapping ({names})",
+                    self.kind, self.run.source, None, "", "",
+                    f"unexpected error; the batch in progress was not written: {exc!r}",
                 )
             )
+        if not failed:
+            failed = self._nothing_ran()
         return self._finish(started, failed)
+
+    def _prepare(self, plans: list[SourcePlan]) -> None:
+        """Called once the mapping checks out, before anything is written."""
+
+    def _after(self, plans: list[SourcePlan]) -> None:
+        """Called after every source ran, inside the run's (dry-run) transaction."""
+
+    def _nothing_ran(self) -> bool:
+        """A single file that matches no source of the mapping fails the run."""
+        if self.path.is_file() and not any(n != "stages" for n in self.state.counts):
+            names = ", ".join(s.file or s.origin for s in self.mapping.sources)
+            self.state.issues.append(
+                Issue("import", self.path.name, None, "", "", f"the file matches no source of the mapping ({names})")
+            )
+            return True
+        return False
 
     @contextlib.contextmanager
     def _journal(self) -> Iterator[None]:
-        """Journal every row the run writes (a change set of kind import), so the run can be rolled back."""
-        changeset = ChangeSet.objects.create(
-            kind=self.run.kind, run=self.run, user=self.user, summary=f"{self.run.kind} #{self.run.pk} of {self.run.source}"
+        """Journal every row the run writes (a change set of the run's kind), so the run can be rolled back.
+        A resumed run keeps appending to the change set it started."""
+        changeset = self.run.changesets.filter(kind=self.run.kind).first() or ChangeSet.objects.create(
+            kind=self.run.kind, run=self.run, user=self.user,
+            summary=f"{self.run.kind} #{self.run.pk} of {self.run.source}",
         )
         self.recorder = Recorder(changeset)
         try:
@@ -246,13 +201,21 @@ class ImportRunner:
                 journal_finish(self.recorder)
 
     def _journal_history(self) -> None:
-        """History rows are appended in bulk without ids; the run's are those with its source label."""
+        """History rows are appended in bulk without ids; the run's are those with its source label (those
+        of an earlier, interrupted part of the same run included, once)."""
+        from revcast.dataio.models import ChangeRecord
         from revcast.pipeline.models import OpportunityFieldHistory
 
-        pks = list(OpportunityFieldHistory.objects.filter(source=self.label).values_list("pk", flat=True))
+        pks = set(OpportunityFieldHistory.objects.filter(source=self.label).values_list("pk", flat=True))
+        if pks:
+            label = OpportunityFieldHistory._meta.label_lower
+            for rows in ChangeRecord.objects.filter(
+                changeset=self.recorder.changeset, model=label, action=ChangeRecord.Action.CREATE
+            ).values_list("rows", flat=True):
+                pks.difference_update(rows)
         if pks:
             with transaction.atomic():
-                self.recorder.created(OpportunityFieldHistory, pks)
+                self.recorder.created(OpportunityFieldHistory, sorted(pks))
 
     @property
     def label(self) -> str:
@@ -260,7 +223,7 @@ class ImportRunner:
 
     def _finish(self, started: float, failed: bool) -> ImportRun:
         run = self.run
-        errors = [i for i in self.state.issues if i.severity == "error"]
+        errors = sum(1 for i in self.state.issues if i.severity == "error") + self._saved_errors()
         sources = [c for name, c in self.state.counts.items() if name != "stages"]
         loaded = sum(c["created"] + c["updated"] + c["unchanged"] for c in sources)
         if failed or (sources and all(c.get("failed") for c in sources)) or (errors and loaded == 0):
@@ -270,17 +233,32 @@ class ImportRunner:
         else:
             run.status = ImportRun.Status.SUCCEEDED
         run.counts = self.state.counts
-        run.notes = [
+        run.notes = self._notes()
+        run.finished_at = timezone.now()
+        run.duration_ms = self._duration_ms(started)
+        run.save()
+        self._save_issues()
+        return run
+
+    def _notes(self) -> list[str]:
+        return [
             note if note.startswith("encoding") else f"{note} ({count} row{'s' if count != 1 else ''})"
             for note, count in self.state.notes.items()
         ]
-        run.finished_at = timezone.now()
-        run.duration_ms = int((time.monotonic() - started) * 1000)
-        run.save()
+
+    def _duration_ms(self, started: float) -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    def _saved_errors(self) -> int:
+        """Errors already stored with the run (a migration stores each batch's issues with the batch)."""
+        return 0
+
+    def _save_issues(self) -> None:
+        """Store the issues collected so far and forget them."""
         ImportIssue.objects.bulk_create(
             [
                 ImportIssue(
-                    run=run,
+                    run=self.run,
                     object=i.object,
                     file=i.file,
                     row=i.row,
@@ -293,12 +271,11 @@ class ImportRunner:
             ],
             batch_size=1000,
         )
-        return run
+        self.state.issues.clear()
 
     # -------------------------------------------------------------- one source
 
-    def _run_source(self, plan: SourcePlan) -> None:
-        spec = plan.spec
+    def _new_counts(self, spec: SourceSpec) -> dict[str, Any]:
         counts: dict[str, Any] = {
             "object": spec.object,
             "read": 0,
@@ -308,6 +285,18 @@ class ImportRunner:
             "rejected": 0,
         }
         self.state.counts[spec.name] = counts
+        return counts
+
+    def _run_source(self, plan: SourcePlan) -> None:
+        spec = plan.spec
+        counts = self._new_counts(spec)
+        if spec.is_database:
+            counts["failed"] = True
+            self._issue(
+                spec, spec.origin, None, "", "",
+                "this source reads a database ('table'/'query'); load it with `revcast migrate --source URL`",
+            )
+            return
         path = resolve(self.path, spec.file)
         if path is None:
             if self.path.is_file():  # importing one file: the other sources are simply not part of this run
@@ -347,7 +336,7 @@ class ImportRunner:
                 counts["rejected"] += 1
                 self._issue(spec, path.name, row.line, "", "", row.error)
                 continue
-            values, self_refs, issues = self._parse_row(plan, path.name, row)
+            values, self_refs, issues = self.state.parser.parse(plan, path.name, row)
             key_value = values.get(plan.key)
             if not issues and key_value is not None and key_value in seen:
                 issues.append(
@@ -381,24 +370,38 @@ class ImportRunner:
         good: list[tuple[SourceRow, dict[str, Any]]],
         counts: dict[str, Any],
     ) -> None:
-        writer = WRITERS[plan.spec.object]
-        label = self.label
         size = len(good) if plan.spec.object == "sales_team" else self.batch_size
         for start in range(0, len(good), size):
-            batch = good[start : start + size]
-            try:
-                with transaction.atomic():
-                    self._add(counts, writer([v for _, v in batch], plan.key, label))
-            except (DatabaseError, ValidationError, ValueError) as exc:
-                # Isolate the rows the database refuses; the others of the batch still load.
-                for row, values in batch:
-                    try:
-                        with transaction.atomic():
-                            self._add(counts, writer([values], plan.key, label))
-                    except (DatabaseError, ValidationError, ValueError) as row_exc:
-                        counts["rejected"] += 1
-                        self._issue(plan.spec, file, row.line, "", "", f"refused by the database: {row_exc}")
-                del exc
+            self._write_batch(plan, file, good[start : start + size], counts)
+
+    def _write_batch(
+        self,
+        plan: SourcePlan,
+        file: str | None,
+        batch: list[tuple[SourceRow, dict[str, Any]]],
+        counts: dict[str, Any],
+    ) -> None:
+        """Write one batch atomically. When the database refuses it, each row is retried in its own savepoint:
+        only the refused rows are rejected. ``file=None``: the issue names the row's own origin."""
+        writer = WRITERS[plan.spec.object]
+        label = self.label
+        try:
+            with transaction.atomic():
+                self._add(counts, writer([v for _, v in batch], plan.key, label))
+        except (DatabaseError, ValidationError, ValueError):
+            for row, values in batch:
+                try:
+                    with transaction.atomic():
+                        self._add(counts, writer([values], plan.key, label))
+                except (DatabaseError, ValidationError, ValueError) as row_exc:
+                    counts["rejected"] += 1
+                    self._issue(
+                        plan.spec, file or self._row_origin(plan, row), row.line, "", "",
+                        f"refused by the database: {row_exc}",
+                    )
+
+    def _row_origin(self, plan: SourcePlan, row: SourceRow) -> str:
+        return plan.spec.file
 
     def _add(self, counts: dict[str, Any], written: WriteCounts) -> None:
         counts["created"] += written.created
@@ -445,149 +448,6 @@ class ImportRunner:
             # The rows were counted when first written; a link that changes an existing row counts it as updated.
             counts["created_links"] = counts.get("created_links", 0) + written.updated
 
-    # -------------------------------------------------------------- one row
-
-    def _parse_row(
-        self, plan: SourcePlan, file: str, row: SourceRow
-    ) -> tuple[dict[str, Any], dict[str, Any], list[Issue]]:
-        spec, target = plan.spec, plan.target
-        values: dict[str, Any] = {}
-        self_refs: dict[str, Any] = {}
-        custom: dict[str, Any] = {}
-        issues: list[Issue] = []
-
-        def fail(fs_target: str, raw: Any, reason: str) -> None:
-            issues.append(
-                Issue(spec.object, file, row.line, fs_target, "" if raw is None else str(raw), reason)
-            )
-
-        for fs in spec.fields:
-            raw = fs.value if fs.value is not None else (row.values.get(fs.column) if fs.column else None)
-            raw = clean_text(fs, raw)
-            if raw is not None and str(raw) in fs.map:
-                mapped = fs.map[str(raw)]
-                self.state.notes[f"{spec.name}: {fs.target} {raw!r} mapped to {mapped!r}"] += 1
-                raw = mapped
-            if raw is None and fs.default is not None:
-                raw = fs.default
-            if raw is None:
-                if fs.target.startswith("custom."):
-                    custom[fs.target.removeprefix("custom.")] = None
-                else:
-                    values[fs.target] = _empty_value(plan.model_fields.get(fs.target))
-                continue
-            try:
-                if fs.target.startswith("custom."):
-                    custom[fs.target.removeprefix("custom.")] = coerce_custom(plan.custom[fs.target], raw)
-                elif fs.ref:
-                    if fs.ref == spec.object:
-                        self_refs[fs.target] = (fs, raw)
-                        continue
-                    values[fs.target] = self._resolve(fs, raw, spec, file, row)
-                elif fs.target in target.picklists:
-                    values[fs.target] = self._picklist(target.picklists[fs.target], raw)
-                elif target.model is None:
-                    values[fs.target] = str(raw)
-                else:
-                    values[fs.target] = convert(fs, raw, plan.model_fields[fs.target])
-            except (FieldError, ValidationError) as exc:
-                reason = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-                fail(fs.target, raw, reason)
-        for fs in spec.fields:
-            if fs.fallback and values.get(fs.target) is None and fs.target not in {i.field for i in issues}:
-                self._apply_fallback(fs, values, row, spec)
-        for name in {*target.required, plan.key, *(f.target for f in spec.fields if f.required)}:
-            if (
-                values.get(name) in (None, "")
-                and name not in {i.field for i in issues}
-                and name not in self_refs
-            ):
-                column = next((f.column for f in spec.fields if f.target == name), None)
-                fail(
-                    name,
-                    "",
-                    f"a value is required (column {column!r} is empty)" if column else "a value is required",
-                )
-        if custom:
-            values["custom"] = {k: v for k, v in custom.items() if v is not None}
-        if (
-            target.model is not None
-            and "currency" in plan.model_fields.keys() | {f.name for f in target.model._meta.concrete_fields}
-            and values.get("currency") is None
-            and "currency" in {f.name for f in target.model._meta.concrete_fields}
-        ):
-            values["currency"] = self.mapping.defaults.get("currency", settings.REVCAST_DEFAULT_CURRENCY)
-        if spec.stage_dates:
-            dates = {}
-            for stage_name, column in spec.stage_dates.items():
-                raw = clean_text(FieldSpec(target=""), row.values.get(column))
-                if raw is None:
-                    continue
-                try:
-                    dates[self.state.lookups.index("stage", "name")[stage_name][0]] = parse_date(
-                        raw, spec.date_formats
-                    )
-                except FieldError as exc:
-                    if f"stage_dates.{stage_name}" not in {i.field for i in issues}:
-                        fail(f"stage_dates.{stage_name}", raw, str(exc))
-            values["__stage_dates"] = dates
-        if spec.known_on:
-            values["__known_on"] = known_on.resolve(spec, row.values, values, fail)
-            for name in values["__known_on"]:
-                self.state.notes[known_on.note(spec, name)] += 1
-        return values, self_refs, issues
-
-    def _resolve(self, fs: FieldSpec, raw: Any, spec: SourceSpec, file: str, row: SourceRow) -> Any:
-        assert fs.ref and fs.by
-        found = self.state.lookups.index(fs.ref, fs.by).get(str(raw), [])
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            raise FieldError(f"{raw!r} matches {len(found)} {fs.ref} records by {fs.by}; it must be unique")
-        if fs.on_missing == "null":
-            self.state.issues.append(
-                Issue(
-                    spec.object,
-                    file,
-                    row.line,
-                    fs.target,
-                    str(raw),
-                    f"matches no {fs.ref} by {fs.by}; loaded without {fs.target}",
-                    "warning",
-                )
-            )
-            return None
-        raise FieldError(f"{raw!r} matches no {fs.ref} by {fs.by}")
-
-    def _picklist(self, key: str, raw: Any) -> str:
-        values = self._picklists
-        if key not in values:
-            values[key] = values_of(key)
-        match = match_picklist_value(values[key], str(raw))
-        if match is None:
-            allowed = ", ".join(v.value for v in values[key])
-            raise FieldError(f"{raw!r} is not a value of picklist '{key}' ({allowed}); map it in the mapping")
-        return match
-
-    def _apply_fallback(
-        self, fs: FieldSpec, values: dict[str, Any], row: SourceRow, spec: SourceSpec
-    ) -> None:
-        fb = fs.fallback
-        assert fb is not None
-        condition = ""
-        if fb.when_column:
-            actual = str(row.values.get(fb.when_column, "")).strip()
-            if actual not in fb.when_in:
-                return
-            condition = f" when {fb.when_column} is {actual}"
-        ref_field, attribute = fb.source.split(".", 1)
-        instance = values.get(ref_field)
-        derived = getattr(instance, attribute, None) if instance is not None else None
-        if derived is None:
-            return
-        values[fs.target] = derived
-        self.state.notes[f"{spec.name}: {fs.target} derived from {fb.source}{condition}"] += 1
-
     def _issue(
         self,
         spec: SourceSpec,
@@ -599,17 +459,6 @@ class ImportRunner:
         severity: str = "error",
     ) -> None:
         self.state.issues.append(Issue(spec.object, file, line, field_name, value, reason, severity))
-
-
-def _empty_value(model_field: Any) -> Any:
-    """An empty source cell: None, or "" for text columns that are blank-but-not-null (Django's convention)."""
-    if (
-        model_field is not None
-        and not model_field.null
-        and model_field.get_internal_type() in ("CharField", "TextField", "EmailField", "SlugField")
-    ):
-        return ""
-    return None
 
 
 def run_import(

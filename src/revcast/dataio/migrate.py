@@ -1,0 +1,357 @@
+"""Migrating from another database: the mapping's ``table``/``query`` sources, streamed in key order, written in
+atomic batches that carry the run's checkpoint, after a backup of the target; resumable and reconciled.
+
+A batch's rows, its issues, the run's counts and the checkpoint (source -> last key and rows done) commit in
+one transaction, so a run killed at any instant resumes (``resume=True``) exactly after the last committed
+batch: nothing is written twice, nothing is skipped. Records are upserted by key, so a second full run finds
+everything ``unchanged``. Every write is journaled in the run's change set (kind ``migration``), so ``revcast
+rollback RUN`` undoes it, across resumed sessions too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from revcast.dataio.backup import BackupError, backup_database
+from revcast.dataio.mapping import Mapping, MappingError
+from revcast.dataio.models import ImportIssue, ImportRun
+from revcast.dataio.readers import SourceError, SourceRow
+from revcast.dataio.rowparse import Issue, SourcePlan, key_column
+from revcast.dataio.runner import ImportRunner
+from revcast.dataio.sqlsource import KeyValue, SqlSource, redact
+from revcast.dataio.targets import INVALIDATES, WRITERS
+
+logger = logging.getLogger(__name__)
+
+
+class ResumeError(Exception):
+    """There is no run to resume, or it cannot be resumed; the message says why."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def resumable_run(mapping: Mapping, source: str) -> ImportRun:
+    """The latest migration of this mapping from this source, when it did not finish."""
+    latest = (
+        ImportRun.objects.filter(
+            kind=ImportRun.Kind.MIGRATION, dry_run=False, mapping_name=mapping.name, source=source
+        )
+        .order_by("-started_at", "-pk")
+        .first()
+    )
+    if latest is None:
+        raise ResumeError(f"no migration of mapping {mapping.name!r} from {source} to resume")
+    if latest.status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.PARTIAL):
+        raise ResumeError(
+            f"the latest migration of mapping {mapping.name!r} from {source}, run #{latest.pk}, finished "
+            f"({latest.status}); nothing to resume (run without --resume to migrate again)"
+        )
+    if latest.mapping_sha256 != mapping.sha256:
+        raise ResumeError(
+            f"run #{latest.pk} ran with another version of the mapping (sha256 {latest.mapping_sha256[:12]}…); "
+            "resuming with a changed mapping would mix two mappings. Run without --resume"
+        )
+    cp = latest.checkpoint or {}
+    pid = cp.get("pid")
+    if (
+        latest.status == ImportRun.Status.RUNNING
+        and cp.get("host") == socket.gethostname()
+        and isinstance(pid, int)
+        and pid != os.getpid()
+        and _alive(pid)
+    ):
+        raise ResumeError(f"run #{latest.pk} is still running (process {pid}); wait for it or stop it first")
+    return latest
+
+
+class MigrationRunner(ImportRunner):
+    kind = ImportRun.Kind.MIGRATION
+
+    def __init__(
+        self,
+        mapping: Mapping,
+        url: str,
+        *,
+        dry_run: bool = False,
+        user: Any = None,
+        batch_size: int | None = None,
+        resume: bool = False,
+        throttle_ms: int = 0,
+        backup_dir: Path | None = None,
+        backup: bool = True,
+        sample: int = 20,
+        seed: int = 0,
+    ) -> None:
+        self.url = url
+        self.redacted = redact(url)
+        self.resume = resume
+        self.throttle = max(0, throttle_ms) / 1000
+        self.backup_dir = Path(backup_dir or getattr(settings, "REVCAST_BACKUP_DIR", None) or Path.cwd() / "backups")
+        self.backup = backup and not dry_run
+        self.sample, self.seed = sample, seed
+        self.plain_notes: list[str] = []
+        self.source: SqlSource | None = None
+        self.elapsed_before = 0
+        super().__init__(mapping, Path(mapping.path), dry_run=dry_run, user=user, batch_size=batch_size)
+        cp = self.run.checkpoint
+        if resume:
+            self.state.counts.update({k: dict(v) for k, v in (self.run.counts or {}).items() if k != "stages"})
+            self.state.notes.update(Counter(cp.get("notes", {})))
+            self.plain_notes = list(cp.get("plain_notes", []))
+            self.elapsed_before = int(cp.get("elapsed_ms", 0))
+            self.plain_notes.append(f"resumed at {timezone.now():%Y-%m-%d %H:%M:%S} UTC (session {cp.get('sessions', 1) + 1})")
+        cp["sessions"] = cp.get("sessions", 0) + 1
+        cp.update(pid=os.getpid(), host=socket.gethostname())
+        self.checkpoint = cp
+        self._session_started = time.monotonic()
+
+    def _start_run(self) -> ImportRun:
+        if self.resume:
+            run = resumable_run(self.mapping, self.redacted)
+            run.status = ImportRun.Status.RUNNING
+            run.finished_at = None
+            run.save(update_fields=["status", "finished_at"])
+            return run
+        return ImportRun.objects.create(
+            kind=self.kind,
+            started_at=timezone.now(),
+            source=self.redacted,
+            mapping_name=self.mapping.name,
+            mapping_sha256=self.mapping.sha256,
+            mapping_path=str(Path(self.mapping.path).resolve()),
+            dry_run=self.dry_run,
+            started_by=self.user,
+            checkpoint={"sources": {}, "notes": {}},
+        )
+
+    # ------------------------------------------------------------------ hooks of the import runner
+
+    def _prepare(self, plans: list[SourcePlan]) -> None:
+        """Check every source against the database before anything is written, then back up the target."""
+        for plan in plans:
+            if not plan.spec.is_database:
+                raise MappingError(
+                    f"{self.mapping.path}: sources.{plan.spec.name} reads a file ({plan.spec.file}); "
+                    "`revcast migrate` reads 'table' and 'query' sources (use `revcast import` for files)"
+                )
+        self.source = SqlSource(self.url)
+        self.source.check()
+        for plan in plans:
+            spec = plan.spec
+            header = self.source.header(spec.table, spec.query)
+            missing = [c for c in [*spec.columns, key_column(plan)] if c not in header]
+            if missing:
+                raise SourceError(
+                    f"{spec.origin}: column(s) {sorted(set(missing))} missing; found {header}; nothing was written"
+                )
+        if self.backup:
+            try:
+                made = backup_database(self.backup_dir, f"migration-{self.run.pk}")
+            except BackupError as exc:
+                raise SourceError(f"no backup of the target, so nothing was written: {exc}") from exc
+            self.plain_notes.append(made.note())
+        elif not self.dry_run:
+            self.plain_notes.append("no backup taken before writing (--no-backup)")
+
+    def _nothing_ran(self) -> bool:
+        return False
+
+    def _row_origin(self, plan: SourcePlan, row: SourceRow) -> str:
+        column = key_column(plan)
+        return f"{plan.spec.origin} ({column}={row.values.get(column)})"
+
+    def _run_source(self, plan: SourcePlan) -> None:
+        assert self.source is not None
+        spec = plan.spec
+        counts = self.state.counts.get(spec.name) or self._new_counts(spec)
+        progress = self.checkpoint.setdefault("sources", {}).setdefault(
+            spec.name, {"rows": 0, "last_key": None, "done": False}
+        )
+        if not progress["done"]:
+            column = key_column(plan)
+            after = KeyValue.load(progress["last_key"]) if progress["last_key"] else None
+            seen: dict[Any, int] = {}
+            batches = self.source.stream(
+                spec.table, spec.query, column, self.batch_size, after, first_line=progress["rows"] + 1
+            )
+            # A sales team is written whole: who manages whom is only known once every person is read.
+            whole = spec.object == "sales_team"
+            pending: list[tuple[SourceRow, dict[str, Any]]] = []
+            for batch in batches:
+                good = self._parse_batch(plan, batch, seen, counts)
+                if whole:
+                    pending += good
+                    counts["read"] += len(batch)
+                    continue
+                with transaction.atomic():
+                    if good:
+                        self._write_batch(plan, None, good, counts)
+                    counts["read"] += len(batch)
+                    progress["rows"] += len(batch)
+                    progress["last_key"] = KeyValue.dump(batch[-1].values[column])
+                    self._save_progress()
+                if self.throttle:
+                    time.sleep(self.throttle)
+            if whole:
+                with transaction.atomic():
+                    if pending:
+                        self._write_batch(plan, None, pending, counts)
+                    progress["rows"] = counts["read"]
+                    self._save_progress()
+            if any(fs.ref == spec.object for fs in spec.fields):
+                self._link_pass(plan, counts)
+            with transaction.atomic():
+                progress["done"] = True
+                self._save_progress()
+        for obj in INVALIDATES.get(spec.object, (spec.object,)):
+            self.state.lookups.invalidate(obj)
+
+    def _parse_batch(
+        self, plan: SourcePlan, batch: list[SourceRow], seen: dict[Any, int], counts: dict[str, Any]
+    ) -> list[tuple[SourceRow, dict[str, Any]]]:
+        good: list[tuple[SourceRow, dict[str, Any]]] = []
+        parse = self.state.parser.parse
+        for row in batch:
+            origin = self._row_origin(plan, row)
+            values, _self_refs, issues = parse(plan, origin, row)
+            key_value = values.get(plan.key)
+            if not issues and key_value is not None and key_value in seen:
+                issues.append(
+                    Issue(
+                        plan.spec.object, origin, row.line, plan.key, str(key_value),
+                        f"duplicate key: row {seen[key_value]} has the same {plan.key}",
+                    )
+                )
+            if issues:
+                counts["rejected"] += 1
+                self.state.issues.extend(issues)
+                continue
+            seen[key_value] = row.line
+            good.append((row, values))
+        return good
+
+    def _link_pass(self, plan: SourcePlan, counts: dict[str, Any]) -> None:
+        """Self references (an account's parent) once every row of the source is in: a second read of the
+        source, linking in batches (a resumed run links everything again; unchanged links write nothing)."""
+        assert self.source is not None
+        spec, parser = plan.spec, self.state.parser
+        self.state.lookups.invalidate(spec.object)
+        column = key_column(plan)
+        model = plan.target.model
+        assert model is not None  # only objects with a model have self references
+        for batch in self.source.stream(spec.table, spec.query, column, self.batch_size):
+            keys = [parser.key_of(plan, row) for row in batch]
+            stored = set(
+                model._default_manager.filter(**{f"{plan.key}__in": [k for k in keys if k is not None]})
+                .values_list(plan.key, flat=True)
+            )
+            links = []
+            for row in batch:
+                refs = parser.self_refs_of(plan, row)
+                key_value = parser.key_of(plan, row)
+                if not refs or key_value is None:
+                    continue
+                link: dict[str, Any] = {plan.key: key_value}
+                for target, (fs, raw) in refs.items():
+                    found = self.state.lookups.index(fs.ref, fs.by).get(raw, [])
+                    if len(found) == 1:
+                        link[target] = found[0]
+                    else:
+                        why = f"matches no {fs.ref} by {fs.by}" if not found else f"matches {len(found)} {fs.ref} records"
+                        self.state.issues.append(
+                            Issue(spec.object, self._row_origin(plan, row), row.line, target, str(raw),
+                                  f"{why}; loaded without {target}", "warning")
+                        )
+                if len(link) > 1 and key_value in stored:  # rejected rows are not linked (nor created)
+                    links.append(link)
+            with transaction.atomic():
+                if links:
+                    written = WRITERS[spec.object](links, plan.key, self.label)
+                    counts["created_links"] = counts.get("created_links", 0) + written.updated
+                self._save_progress()
+
+    def _save_progress(self) -> None:
+        """Inside the batch's transaction: the run's counts, notes, checkpoint and the batch's issues."""
+        if self.dry_run:
+            return
+        self.checkpoint["notes"] = dict(self.state.notes)
+        self.checkpoint["plain_notes"] = self.plain_notes
+        self.checkpoint["elapsed_ms"] = self.elapsed_before + int((time.monotonic() - self._session_started) * 1000)
+        ImportRun.objects.filter(pk=self.run.pk).update(checkpoint=self.checkpoint, counts=self.state.counts)
+        self.run.checkpoint, self.run.counts = self.checkpoint, self.state.counts
+        self._save_issues()
+
+    def _saved_errors(self) -> int:
+        return ImportIssue.objects.filter(run=self.run, severity="error").count()
+
+    def _after(self, plans: list[SourcePlan]) -> None:
+        """Reconcile source and target (inside a dry run's transaction: what the target would hold)."""
+        from revcast.dataio.reconcile import reconcile
+
+        assert self.source is not None
+        started = time.monotonic()
+        try:
+            self.run.reconciliation = reconcile(
+                self.mapping, self.source, run=self.run, sample=self.sample, seed=self.seed
+            )
+        except (SourceError, MappingError) as exc:
+            self.plain_notes.append(f"reconciliation failed: {exc}")
+            return
+        self.plain_notes.append(
+            f"reconciliation: {'source and target agree' if self.run.reconciliation['ok'] else 'MISMATCHES'} "
+            f"(`revcast migrate reconcile --run {self.run.pk}`; {int((time.monotonic() - started) * 1000)} ms)"
+        )
+
+    def _notes(self) -> list[str]:
+        return [*self.plain_notes, *super()._notes()]
+
+    def _duration_ms(self, started: float) -> int:
+        return self.elapsed_before + super()._duration_ms(started)
+
+    def _finish(self, started: float, failed: bool) -> ImportRun:
+        if self.source is not None:
+            self.source.close()
+        if not self.dry_run:
+            self.checkpoint["notes"] = dict(self.state.notes)
+            self.checkpoint["plain_notes"] = self.plain_notes
+            self.run.checkpoint = self.checkpoint
+        return super()._finish(started, failed)
+
+
+def run_migration(
+    url: str,
+    mapping: Mapping,
+    *,
+    dry_run: bool = False,
+    user: Any = None,
+    batch_size: int | None = None,
+    resume: bool = False,
+    throttle_ms: int = 0,
+    backup_dir: Path | None = None,
+    backup: bool = True,
+    sample: int = 20,
+    seed: int = 0,
+) -> ImportRun:
+    """Migrate ``url``'s data through ``mapping``; raises ResumeError when ``resume`` finds nothing to resume."""
+    return MigrationRunner(
+        mapping, url, dry_run=dry_run, user=user, batch_size=batch_size, resume=resume,
+        throttle_ms=throttle_ms, backup_dir=backup_dir, backup=backup, sample=sample, seed=seed,
+    ).execute()
