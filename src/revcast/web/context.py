@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from revcast.core.permissions import is_admin
 from revcast.reporting.registry import REPORTS
 
 REPORT_LABELS = {
@@ -26,4 +27,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav_reports": [(name, REPORT_LABELS.get(name, name), reverse("report", args=[name])) for name in REPORTS],
         "nav_is_admin": user.is_staff or user.is_superuser,
+        "nav_data": is_admin(user),  # data quality, standardisation, duplicates, history
     }
