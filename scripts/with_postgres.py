@@ -5,6 +5,9 @@ If DATABASE_URL already points at PostgreSQL, CMD runs with it unchanged. Otherw
 server (Debian's /usr/lib/postgresql/*/bin) is started in a temp dir on a free port, CMD runs with
 DATABASE_URL pointing at it, and the server and temp dir are removed afterwards, also on Ctrl-C.
 Exits with CMD's exit code, or 2 when no server can be started. Standard library only.
+
+``throwaway_server()`` is the same server as a context manager, for tests and benchmarks that need a
+PostgreSQL server of their own (load this file with importlib: scripts/ is not a package).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # Throwaway data: durability is not needed, speed is.
@@ -83,14 +88,22 @@ def run(cmd: list[str], env: dict[str, str]) -> int:
         raise
 
 
-def with_throwaway_server(cmd: list[str]) -> int:
+class ServerError(RuntimeError):
+    """No throwaway server could be started; the message says why."""
+
+
+@contextmanager
+def throwaway_server() -> Iterator[str]:
+    """A fresh PostgreSQL server in a temp dir on a free port, for the duration of the block; yields its URL
+    (``postgres://postgres@127.0.0.1:PORT/postgres``, trust authentication). The server is stopped and the
+    temp dir removed on leaving, on errors too. Importable: tests and benchmarks that need a server of their
+    own load this file (``importlib``) and use this. Raises ServerError when no server can be started."""
     bindir = find_bindir()
     if bindir is None:
-        log(
+        raise ServerError(
             "PostgreSQL server binaries not found; install Debian's postgresql package: "
             "apt-get install -y postgresql"
         )
-        return 2
     tmp = Path(tempfile.mkdtemp(prefix="revcast-pg-"))
     data, logfile = tmp / "data", tmp / "server.log"
     started = False
@@ -104,8 +117,7 @@ def with_throwaway_server(cmd: list[str]) -> int:
                 break
             shutil.rmtree(data, ignore_errors=True)
         else:
-            log(f"initdb failed:\n{result.stdout}{result.stderr}")
-            return 2
+            raise ServerError(f"initdb failed:\n{result.stdout}{result.stderr}")
         port = free_port()
         options = f"-p {port} -k {tmp} {SERVER_OPTIONS}"
         pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-w"]
@@ -113,17 +125,24 @@ def with_throwaway_server(cmd: list[str]) -> int:
         started = True  # even a failed start may leave a postmaster behind; always try to stop it
         if result.returncode != 0:
             tail = logfile.read_text(errors="replace").splitlines()[-30:] if logfile.exists() else []
-            log("PostgreSQL server failed to start:\n" + "\n".join([result.stdout + result.stderr, *tail]))
-            return 2
+            raise ServerError("PostgreSQL server failed to start:\n" + "\n".join([result.stdout + result.stderr, *tail]))
         log(f"started PostgreSQL {bindir.parent.name} ({bindir}) on 127.0.0.1:{port}, data in {tmp}")
-        env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/postgres"}
-        return run(cmd, env)
+        yield f"postgres://postgres@127.0.0.1:{port}/postgres"
     finally:
         if started:
             stop = [str(bindir / "pg_ctl"), "-D", str(data), "-w", "-t", "30", "stop"]
             if server_cmd([*stop, "-m", "fast"], cwd=tmp).returncode != 0:
                 server_cmd([*stop, "-m", "immediate"], cwd=tmp)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def with_throwaway_server(cmd: list[str]) -> int:
+    try:
+        with throwaway_server() as url:
+            return run(cmd, {**os.environ, "DATABASE_URL": url})
+    except ServerError as exc:
+        log(str(exc))
+        return 2
 
 
 def raise_on_sigterm(signum: int, frame: object) -> None:
