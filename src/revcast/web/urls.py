@@ -7,4 +7,5 @@ urlpatterns = [
     path("data/history/", include("revcast.web.urls_history")),
     path("data/quality/", include("revcast.web.urls_quality")),
     path("data/standardise/", include("revcast.web.urls_standardise")),
+    path("data/duplicates/", include("revcast.web.urls_duplicates")),
 ]

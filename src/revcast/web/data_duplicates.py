@@ -1,0 +1,137 @@
+"""``/data/duplicates/``: duplicate clusters for review, merge and undo (admins only).
+
+Thin views over ``dataio.dedup.services``. GET lists the clusters of one object (``object``: accounts,
+contacts, opportunities; ``threshold``: a match probability) with the records side by side, the pair scores
+and each field's comparison, and the past merges. POST ``merge/`` merges one cluster with the survivor and
+per-field values the reviewer chose; POST ``undo/<id>/`` undoes a merge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from revcast.core import permissions
+from revcast.dataio.dedup import services
+from revcast.dataio.dedup.specs import SPECS
+from revcast.dataio.journal import UndoConflict
+from revcast.dataio.models import ChangeSet
+
+CLUSTERS_SHOWN = 30
+OBJECT_LABELS = {
+    "accounts": gettext_lazy("Accounts"),
+    "contacts": gettext_lazy("Contacts"),
+    "opportunities": gettext_lazy("Opportunities"),
+}
+LEVEL_LABELS = {"exact": gettext_lazy("exact"), "different": gettext_lazy("different"),
+                "missing": gettext_lazy("missing")}
+
+
+def _admin_only(request: HttpRequest) -> None:
+    if not permissions.is_admin(request.user):
+        raise PermissionDenied
+
+
+def _threshold(text: str | None) -> float | None:
+    try:
+        value = float(text) if text else None
+    except ValueError:
+        return None
+    return value if value is not None and 0.0 < value <= 1.0 else None
+
+
+def _page_url(obj: str, threshold: float | None) -> str:
+    query = {"object": obj, **({"threshold": threshold} if threshold else {})}
+    return reverse("data-duplicates") + "?" + urlencode(query)
+
+
+def _level(text: str) -> str:
+    return str(LEVEL_LABELS.get(text, text))
+
+
+@login_required
+@require_GET
+def duplicates_page(request: HttpRequest) -> HttpResponse:
+    _admin_only(request)
+    obj = request.GET.get("object") if request.GET.get("object") in SPECS else "accounts"
+    threshold = _threshold(request.GET.get("threshold"))
+    result = services.find(obj, user=request.user, threshold=threshold)
+    fields = services.MERGE_FIELDS[obj]
+    clusters = []
+    for cid, members in list(result.clusters().items())[:CLUSTERS_SHOWN]:
+        plan = services.plan_merge(obj, members, user=request.user)
+        pairs = result.cluster_pairs(cid)
+        for pair in pairs:
+            for f in pair["fields"]:
+                f["level_label"] = _level(f["level"])
+        rows = []
+        for name in fields:
+            values = [r.get(name) for r in plan["records"]]
+            rows.append({"name": name, "values": list(zip([r["id"] for r in plan["records"]], values, strict=True)),
+                         "origin": plan["origin"].get(name), "differs": len({str(v) for v in values}) > 1})
+        clusters.append({"id": cid, "members": members, "survivor": plan["survivor"], "rows": rows,
+                         "pairs": pairs, "score": max((p["probability"] for p in pairs), default=None)})
+    context: dict[str, Any] = {
+        "object_name": obj, "object_choices": list(OBJECT_LABELS.items()),
+        "threshold": result.threshold, "stats": result.stats, "clusters": clusters,
+        "cluster_count": len(result.clusters()), "shown": CLUSTERS_SHOWN,
+        "merges": services.recent_merges(),
+    }
+    return render(request, "web/data/duplicates.html", context)
+
+
+@login_required
+@require_POST
+def duplicates_merge(request: HttpRequest) -> HttpResponse:
+    _admin_only(request)
+    obj = request.POST.get("object", "")
+    threshold = _threshold(request.POST.get("threshold"))
+    if obj not in SPECS:
+        messages.error(request, _("Unknown object."))
+        return redirect(reverse("data-duplicates"))
+    try:
+        ids = [int(x) for x in request.POST.getlist("member")]
+        survivor = int(request.POST["survivor"]) if request.POST.get("survivor") else None
+        choices = {name: int(request.POST[f"field-{name}"]) for name in services.MERGE_FIELDS[obj]
+                   if request.POST.get(f"field-{name}", "").isdigit()}
+    except ValueError:
+        messages.error(request, _("The merge form was not filled in correctly."))
+        return redirect(_page_url(obj, threshold))
+    try:
+        cs = services.merge(obj, ids, survivor=survivor, choices=choices, user=request.user)
+    except services.MergeError as exc:
+        messages.error(request, str(exc))
+    else:
+        info = services.merge_info(cs)
+        messages.success(request, _("Merged %(merged)s into %(survivor)s (change set #%(id)s).") % {
+            "merged": ", ".join(map(str, info["merged"])), "survivor": info["survivor"], "id": cs.pk})
+    return redirect(_page_url(obj, threshold))
+
+
+@login_required
+@require_POST
+def duplicates_undo(request: HttpRequest, changeset_id: int) -> HttpResponse:
+    _admin_only(request)
+    cs = ChangeSet.objects.filter(pk=changeset_id, kind=ChangeSet.Kind.MERGE).first()
+    obj = services.merge_info(cs)["object"] if cs else ""
+    if cs is None:
+        messages.error(request, _("No such merge."))
+    else:
+        try:
+            done = services.undo_merge(cs, user=request.user)
+        except (UndoConflict, services.MergeError) as exc:
+            messages.error(request, _("Cannot undo: %(why)s") % {"why": exc})
+        else:
+            messages.success(request, _("Change set #%(id)s undone (change set #%(undo)s).")
+                             % {"id": changeset_id, "undo": done.pk})
+    return redirect(_page_url(obj if obj in SPECS else "accounts", None))
