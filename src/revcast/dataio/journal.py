@@ -22,6 +22,7 @@ from django.apps import apps
 from django.db import models, router, transaction
 from django.db.models.deletion import Collector
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from revcast.dataio.models import ChangeRecord, ChangeSet, JournalEncoder
 
@@ -36,6 +37,10 @@ class UndoConflict(Exception):
         shown = problems[:10]
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
         super().__init__("; ".join(shown) + more)
+
+
+def _ids(pks: Sequence[Any]) -> str:
+    return ", ".join(str(pk) for pk in pks[:5]) + ("..." if len(pks) > 5 else "")
 
 
 def label_of(model: type[models.Model]) -> str:
@@ -199,21 +204,24 @@ class Recorder:
         def check(model: type[models.Model], pks: Iterable[Any], what: str) -> None:
             outside = [pk for pk in pks if pk not in allowed.get(label_of(model), set())]
             if outside:
-                shown = ", ".join(str(pk) for pk in outside[:5])
-                problems.append(
-                    f"{len(outside)} {model._meta.verbose_name_plural} not made by this change would be {what} "
-                    f"(ids {shown}{'...' if len(outside) > 5 else ''})"
-                )
+                values = {"count": len(outside), "objects": model._meta.verbose_name_plural, "ids": _ids(outside)}
+                if what == "deleted":
+                    problems.append(_("%(count)s %(objects)s not made by this change would be deleted (ids %(ids)s)") % values)
+                else:
+                    problems.append(
+                        _("%(count)s %(objects)s not made by this change would be unlinked from it (%(field)s; ids %(ids)s)")
+                        % {**values, "field": what}
+                    )
 
         for fast in collector.fast_deletes:
             check(fast.model, fast.values_list("pk", flat=True), "deleted")
         for (field, _value), groups in collector.field_updates.items():
             for group in groups:
                 if isinstance(group, models.QuerySet):
-                    check(group.model, group.values_list("pk", flat=True), f"unlinked ({field.name})")
+                    check(group.model, group.values_list("pk", flat=True), field.name)
                 else:
                     objs = list(group)
-                    check(type(objs[0]), [o.pk for o in objs], f"unlinked ({field.name})")
+                    check(type(objs[0]), [o.pk for o in objs], field.name)
         for model, instances in collector.data.items():
             check(model, [o.pk for o in instances], "deleted")
         if problems:
@@ -266,7 +274,9 @@ def undo_changeset(
     """
     if changeset.undone_by.exists():
         done = changeset.undone_by.first()
-        raise UndoConflict([f"change set #{changeset.pk} was already undone by change set #{done.pk}"])
+        raise UndoConflict([
+            _("change set #%(cs)s was already undone by change set #%(by)s") % {"cs": changeset.pk, "by": done.pk}
+        ])
     records = list(changeset.records.order_by("-seq"))
     created: dict[str, set[Any]] = {}
     for r in records:
@@ -309,8 +319,10 @@ def _changed_since(model: type[models.Model], pks: list[Any], since: Any) -> lis
     )
     if not changed:
         return []
-    shown = ", ".join(str(pk) for pk in changed[:5])
-    return [f"{model._meta.verbose_name_plural} changed after the change set (ids {shown}{'...' if len(changed) > 5 else ''})"]
+    return [
+        _("%(objects)s edited after the change set (ids %(ids)s)")
+        % {"objects": model._meta.verbose_name_plural, "ids": _ids(changed)}
+    ]
 
 
 def _revert_updates(rec: Recorder, model: type[models.Model], rows: list[dict[str, Any]]) -> list[str]:
@@ -324,13 +336,16 @@ def _revert_updates(rec: Recorder, model: type[models.Model], rows: list[dict[st
     for pk, row in by_pk.items():
         now = current.get(pk)
         if now is None:
-            problems.append(f"{model._meta.verbose_name} {pk} no longer exists")
+            problems.append(_("%(object)s %(pk)s no longer exists") % {"object": model._meta.verbose_name, "pk": pk})
             continue
         stale = [a for a, v in row["after"].items() if not _same(model, a, now[a], v)]
         if stale:
             named = [a for a in stale if a != "updated_at"]
-            what = f"{', '.join(named)} changed since" if named else "edited since"
-            problems.append(f"{model._meta.verbose_name} {pk}: {what}")
+            where = {"object": model._meta.verbose_name, "pk": pk, "fields": ", ".join(named)}
+            problems.append(
+                (_("%(object)s %(pk)s: %(fields)s changed since") if named else _("%(object)s %(pk)s: edited since"))
+                % where
+            )
             continue
         diff = {}
         for a, old in row["before"].items():
