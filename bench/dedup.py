@@ -83,6 +83,7 @@ def main(argv: list[str]) -> int:
               f"· model {r['model_s']:.1f} s · clusters {r['cluster_s']:.1f} s")
         print(f"candidate pairs compared: {r['candidate_pairs']:,} (+ {r['random_pairs']:,} random pairs for u); "
               f"per rule: " + ", ".join(f"{k} {v:,}" for k, v in r["pairs_per_rule"].items()))
+        print(f"value-specific u: {r['value_u_rounds']} rounds; model: {r['model_s']:.1f} s")
         print(f"matched pairs {r['matched_pairs']:,}, clusters {r['clusters']:,} "
               f"holding {r['records_in_clusters']:,} records")
         print(f"precision {r['precision']:.4f}  recall {r['recall']:.4f}  F1 {r['f1']:.4f}")

@@ -148,3 +148,53 @@ def test_survivorship_rules():
     assert values["location"] == "" and origin["location"] == 2
     with pytest.raises(ValueError):
         survivorship.merged_values(records, 1, fields, rules={"name": "loudest"})
+
+
+def test_level_patterns_encoded_as_integers_equal_numpys_row_unique():
+    from revcast.dataio.dedup.model import distinct_patterns
+
+    rng = np.random.default_rng(3)
+    levels = rng.integers(-1, 5, size=(5000, 6)).astype(np.int8)
+    patterns, inverse, counts = distinct_patterns(levels)
+    want, want_counts = np.unique(levels, axis=0, return_counts=True)
+    assert np.array_equal(patterns, want) and np.array_equal(counts, want_counts)
+    assert np.array_equal(patterns[inverse], levels)
+
+
+def test_value_u_counts_other_entities_holding_the_value():
+    from revcast.dataio.dedup.compare import Agreed
+    from revcast.dataio.dedup.model import value_u
+
+    # 10 records: value 0 held by 3 of them (3 agreeing pairs), value 1 by 2 (1 pair); pair 4 agrees on nothing
+    agreed = Agreed(codes=np.array([0, 0, 0, 1, -1]), counts=np.array([3.0, 2.0]), present=10)
+    u = value_u(agreed, np.zeros(5), floor=0.1)
+    assert u[:4].tolist() == pytest.approx([2 / 10, 2 / 10, 2 / 10, 1 / 10]) and np.isnan(u[4])
+    # the two records of value 1 are surely one company: no other company holds it (floor); of value 0's
+    # three pairs one is a match, so each holder has 2 * 2 / 3 records of other companies beside it
+    u = value_u(agreed, np.array([1.0, 0.0, 0.0, 1.0, 0.0]), floor=0.1)
+    assert u[:4].tolist() == pytest.approx([4 / 3 / 10] * 3 + [0.1 / 10])
+
+
+def test_a_rare_name_weighs_more_than_a_name_many_companies_share():
+    # twenty different companies called "Moto Industries" in Oslo (their phones tell them apart), one more
+    # record of that name without a phone, and two records of a name nobody else bears, without phones
+    common = [{"id": 1000 + i, "name": "Moto Industries Ltd.", "phone": f"+47 2{i:02d}4 5{i:02d}7",
+               "email": "", "location": "Oslo", "country": "Norway", "uscc": ""} for i in range(20)]
+    probe = [{"id": 1100, "name": "Moto Industries Ltd.", "phone": "", "email": "", "location": "Oslo",
+              "country": "Norway", "uscc": ""}]
+    rare = [{"id": 2000 + i, "name": "Hexjorto Materials Ltd.", "phone": "", "email": "", "location": "Oslo",
+             "country": "Norway", "uscc": ""} for i in range(2)]
+    others = generate.accounts(3000, seed=5)
+    frame = pd.concat([pd.DataFrame(common + probe + rare), others.drop(columns="entity")], ignore_index=True)
+    result = find_duplicates(frame, "accounts")
+    ids = result.ids
+    pair = {(int(ids[a]), int(ids[b])): p for a, b, p in zip(result.left, result.right, result.probability,
+                                                            strict=True)}
+    rare_p = pair[(2000, 2001)]
+    probe_p = max(p for (a, b), p in pair.items() if b == 1100 and 1000 <= a < 1020)
+    # the same levels (name, location, country exact; phone missing): without value-specific u, the same score
+    assert rare_p > 0.9 and rare_p - probe_p > 0.1
+    assert not any(p >= 0.5 for (a, b), p in pair.items() if 1000 <= a < 1020 and 1000 <= b < 1020)
+    k = int(np.flatnonzero((ids[result.left] == 2000) & (ids[result.right] == 2001))[0])
+    explained = {f["field"]: f for f in result.explain(k)["fields"]}
+    assert explained["name"]["level"] == "exact" and explained["name"]["value_u"] > 0

@@ -8,20 +8,21 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core import serializers
 from django.utils import timezone
 
 pytestmark = pytest.mark.django_db
 
 
 def _snapshot(*models):
-    """Every row of the models, as serialised data (pk and all fields), for exact comparisons. An
-    opportunity's optimistic-lock ``version`` only moves forward (an undo bumps it too), so it is left out."""
+    """Every row of the models (pk and every column, foreign keys as ids), for exact comparisons. Plain
+    ``values()`` rather than the serialisers: the same data, several times faster on Maven's ~20,000 history
+    rows. An opportunity's optimistic-lock ``version`` only moves forward (an undo bumps it too), so it is
+    left out."""
     out = {}
     for model in models:
-        rows = sorted(serializers.serialize("python", model._base_manager.order_by("pk")), key=lambda r: r["pk"])
+        rows = list(model._base_manager.order_by("pk").values())
         for row in rows:
-            row["fields"].pop("version", None)
+            row.pop("version", None)
         out[model._meta.label] = rows
     return out
 
@@ -125,7 +126,7 @@ def test_merge_of_opportunities_moves_activities_and_keeps_histories_apart(maven
     for label in before:
         if label == "pipeline.Opportunity":  # the service's save stamps updated_at; the journal restores
             for row in after[label] + before[label]:  # the fields the merge changed, the stamp included
-                row["fields"].pop("updated_at")
+                row.pop("updated_at")
         assert after[label] == before[label], label
 
 

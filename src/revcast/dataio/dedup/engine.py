@@ -21,11 +21,13 @@ from scipy.sparse.csgraph import connected_components
 
 from revcast.dataio.dedup import model as fs
 from revcast.dataio.dedup.blocking import candidate_pairs
-from revcast.dataio.dedup.compare import MISSING, compare_all
+from revcast.dataio.dedup.compare import MISSING, Agreed, compare_all
 from revcast.dataio.dedup.specs import ObjectSpec, spec_for
 
 RANDOM_PAIRS = 500_000
 """Random record pairs drawn to estimate ``u`` (all pairs when there are fewer)."""
+VALUE_U_ROUNDS = 5
+"""At most this many rounds of value-specific u and match probabilities (``model.value_u``)."""
 
 
 @dataclass
@@ -39,6 +41,8 @@ class DedupResult:
     """Positions of the candidate pairs in ``frame``."""
     levels: np.ndarray
     measures: np.ndarray
+    tf: np.ndarray
+    """The value-specific u of the agreed value per pair and comparison (NaN where not adjusted)."""
     weight: np.ndarray
     probability: np.ndarray
     model: fs.FellegiSunter
@@ -91,7 +95,7 @@ class DedupResult:
 
     def explain(self, k: int) -> dict[str, Any]:
         """Pair ``k`` in words and numbers: both records' values, each comparison's level, measure and weight."""
-        weights = self.model.field_weights(self.levels[k:k + 1])[0]
+        weights = self.model.field_weights(self.levels[k:k + 1], self.tf[k:k + 1])[0]
         a, b = self.frame.iloc[int(self.left[k])], self.frame.iloc[int(self.right[k])]
         fields = []
         for j, comp in enumerate(self.spec.comparisons):
@@ -103,6 +107,7 @@ class DedupResult:
                 "right": " ".join(_text(b.get(s)) for s in comp.sources).strip(),
                 "level": "missing" if level == MISSING else comp.level_names()[level],
                 "measure": None if np.isnan(measure) else round(measure, 4),
+                **({} if np.isnan(self.tf[k, j]) else {"value_u": float(f"{self.tf[k, j]:.3g}")}),
                 "weight": round(float(weights[j]), 3),
             })
         return {"left": int(self.ids[self.left[k]]), "right": int(self.ids[self.right[k]]),
@@ -142,6 +147,34 @@ def _clusters(ids: np.ndarray, left: np.ndarray, right: np.ndarray) -> pd.Series
     return pd.Series(frame["cluster"].to_numpy(), index=frame["id"].to_numpy(), name="cluster")
 
 
+def _value_specific(model: fs.FellegiSunter, levels: np.ndarray,
+                    agreed: dict[int, Agreed]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Value-specific u and match probabilities, alternated until the probabilities settle: each round
+    counts the non-matching pairs per value with the last round's probabilities (``model.value_u``).
+
+    Only the pairs that agree on a value change between rounds: the rest of the weight is computed once."""
+    tf = np.full(levels.shape, np.nan, dtype=np.float64)
+    base = model.match_weight(levels)
+    probability = model.probability(levels, weight=base)
+    weight = base
+    posterior = np.zeros(len(levels), dtype=np.float64)  # first round: leave-one-out counts
+    rounds = 0
+    while agreed and rounds < VALUE_U_ROUNDS:
+        rounds += 1
+        weight = base.copy()
+        for j, values in agreed.items():
+            given = np.flatnonzero(values.codes >= 0)
+            u_value = fs.value_u(values, posterior)[given]
+            tf[given, j] = u_value
+            weight[given] += np.log2(model.u[j][levels[given, j]] / np.maximum(u_value, 1e-300))
+        fresh = model.probability(levels, weight=weight)
+        change = float(np.abs(fresh - probability).max()) if len(fresh) else 0.0
+        probability = posterior = fresh
+        if change < 1e-3:
+            break
+    return tf, weight, probability, rounds
+
+
 def find_duplicates(frame: pd.DataFrame, obj: str | ObjectSpec, *, threshold: float | None = None,
                     region: str = "CN", seed: int = 0, random_pairs: int = RANDOM_PAIRS) -> DedupResult:
     """Score candidate pairs of ``frame`` (an ``id`` column and the object's columns) and cluster the matches.
@@ -163,17 +196,16 @@ def find_duplicates(frame: pd.DataFrame, obj: str | ObjectSpec, *, threshold: fl
 
     t = time.perf_counter()
     comparisons = list(spec.comparisons)
-    levels, measures = compare_all(comparisons, prepared, left, right)
+    levels, measures, agreed = compare_all(comparisons, prepared, left, right)
     ra, rb = _random_pairs(len(frame), random_pairs, seed)
-    random_levels, _ = compare_all(comparisons, prepared, ra, rb)
+    random_levels, _, _ = compare_all(comparisons, prepared, ra, rb)
     clock["compare_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
     n = len(frame)
     model = fs.train([c.name for c in comparisons], [c.levels for c in comparisons], levels, random_levels,
                      total_pairs=n * (n - 1) / 2)
-    weight = model.match_weight(levels)
-    probability = model.probability(levels)
+    tf, weight, probability, rounds = _value_specific(model, levels, agreed)
     clock["model_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -182,10 +214,10 @@ def find_duplicates(frame: pd.DataFrame, obj: str | ObjectSpec, *, threshold: fl
     clock["cluster_s"] = time.perf_counter() - t
     clock["total_s"] = time.perf_counter() - started
     stats = {"records": len(frame), "candidate_pairs": len(left), "pairs_per_rule": per_rule,
-             "random_pairs": len(ra), "matched_pairs": int(matched.sum()),
+             "random_pairs": len(ra), "value_u_rounds": rounds, "matched_pairs": int(matched.sum()),
              "clusters": int(cluster_of.nunique()) if len(cluster_of) else 0,
              "records_in_clusters": len(cluster_of), **{k: round(v, 3) for k, v in clock.items()}}
     columns = ["id", *[c for c in spec.columns if c in frame.columns]]
     return DedupResult(spec=spec, frame=frame[columns], ids=ids, left=left, right=right, levels=levels,
-                       measures=measures, weight=weight, probability=probability, model=model,
+                       measures=measures, tf=tf, weight=weight, probability=probability, model=model,
                        threshold=threshold, cluster_of=cluster_of, stats=stats)

@@ -7,9 +7,13 @@ values, and a million-row frame needs that. Keys are for matching only and never
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 import pandas as pd
 import phonenumbers
@@ -41,16 +45,38 @@ _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
 
 
-def _per_distinct(values: pd.Series, fn: Callable[[str], str]) -> pd.Series:
-    """``fn`` applied once per distinct value (missing values become "")."""
+PARALLEL_FROM = 100_000
+"""Distinct values from which a slow normaliser (phones, company names) runs in one process per core."""
+
+
+def _apply(fn: Callable[[str], str], values: list[str]) -> list[str]:
+    return [fn(v) if v else "" for v in values]
+
+
+def _per_distinct(values: pd.Series, fn: Callable[[str], str], parallel: bool = False) -> pd.Series:
+    """``fn`` applied once per distinct value (missing values become "").
+
+    With ``parallel`` and many distinct values, the values are split over one forked worker process per core
+    (where the platform forks; the workers only run ``fn`` over strings and hand the keys back, so the
+    database connections they inherit are never used). Parsing 700,000 phone numbers with phonenumbers
+    takes about 20 s in one process. ``spawn``/``forkserver`` would re-import the caller's main module, which
+    a script without a ``__main__`` guard does not survive."""
     text = values.fillna("").astype(str)
-    distinct = pd.unique(text)
-    mapping = {v: (fn(v) if v else "") for v in distinct}
-    return text.map(mapping)
+    distinct = pd.unique(text).tolist()
+    cores = os.cpu_count() or 1
+    if parallel and cores > 1 and len(distinct) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+        size = -(-len(distinct) // (cores * 4))
+        chunks = [distinct[i:i + size] for i in range(0, len(distinct), size)]
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=cores, mp_context=context) as pool:
+            keys = [k for part in pool.map(partial(_apply, fn), chunks) for k in part]
+    else:
+        keys = _apply(fn, distinct)
+    return text.map(dict(zip(distinct, keys, strict=True)))
 
 
 def company(values: pd.Series) -> pd.Series:
-    return _per_distinct(values, company_key)
+    return _per_distinct(values, company_key, parallel=True)
 
 
 def _phone(raw: str, region: str) -> str:
@@ -90,11 +116,11 @@ def _core(name: str) -> str:
 
 
 def company_core(values: pd.Series) -> pd.Series:
-    return _per_distinct(values, _core)
+    return _per_distinct(values, _core, parallel=True)
 
 
 def phone(values: pd.Series, region: str = "CN") -> pd.Series:
-    return _per_distinct(values, lambda raw: _phone(raw, region))
+    return _per_distinct(values, partial(_phone, region=region), parallel=True)
 
 
 def email(values: pd.Series) -> pd.Series:

@@ -16,6 +16,19 @@ data outweighs it.
 The scores use ``u`` from the random pairs and ``lambda`` spread over all record pairs (see ``train``), as
 Splink does: the probability is that of a match for a pair of records drawn from the whole set, so it does
 not move when a blocking rule is added or removed.
+
+*Value-specific u (term frequencies).* ``u`` of an "exact" level is an average over all values: the chance
+that two random records agree on *some* value. For a pair that agrees on one particular value, what counts
+is the chance that a record of ANOTHER company holds that value: its ``u`` for the pair. A comparison marked
+``tf`` gets one (``value_u``), and the pair's weight at that level is ``log2(m / u_value)`` instead of
+``log2(m / u)``: a name twenty companies share weighs less, a name only this company bears weighs more.
+Without it, recall falls as a CRM grows: the prior odds of a match fall with the number of records, and the
+average ``u`` of an exact name does not tell a name borne by one company from a name borne by twenty.
+
+The plain record count of a value (Splink's term frequency) overstates ``u`` for rare values in a
+*deduplication*: a name entered three times for one company has a count of three, though no other company
+bears it. ``value_u`` therefore counts the pairs of records holding a value that are NOT matches, by the
+current match probabilities, and the engine alternates the two (a few fixed-point rounds, like EM's).
 """
 
 from __future__ import annotations
@@ -24,7 +37,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from revcast.dataio.dedup.compare import MISSING
+from revcast.dataio.dedup.compare import MISSING, Agreed
+
+VALUE_U_FLOOR = 0.1
+"""The least number of records of other entities assumed to share any value (see ``value_u``)."""
 
 
 @dataclass
@@ -47,21 +63,43 @@ class FellegiSunter:
         """log2(m/u) per comparison and level."""
         return [np.log2(m / u) for m, u in zip(self.m, self.u, strict=True)]
 
-    def field_weights(self, levels: np.ndarray) -> np.ndarray:
-        """Per pair and comparison, the weight its level adds (0 where a value is missing)."""
+    def field_weights(self, levels: np.ndarray, tf: np.ndarray | None = None) -> np.ndarray:
+        """Per pair and comparison, the weight its level adds (0 where a value is missing); with ``tf`` (the
+        term frequencies of agreed values, NaN where none), ``log2(m / tf)`` where a frequency is given."""
         out = np.zeros(levels.shape, dtype=np.float64)
         for j, w in enumerate(self.level_weights()):
             col = levels[:, j]
             known = col != MISSING
             out[known, j] = w[col[known]]
+        if tf is not None:
+            out += self.tf_adjustment(levels, tf)
         return out
 
-    def match_weight(self, levels: np.ndarray) -> np.ndarray:
-        prior = np.log2(self.lam / (1.0 - self.lam))
-        return prior + self.field_weights(levels).sum(axis=1)
+    def tf_adjustment(self, levels: np.ndarray, tf: np.ndarray) -> np.ndarray:
+        """``log2(u / tf)`` where a value's own u is given (turning ``log2(m/u)`` into ``log2(m/tf)``), else 0."""
+        out = np.zeros(levels.shape, dtype=np.float64)
+        for j, u in enumerate(self.u):
+            given = np.flatnonzero(~np.isnan(tf[:, j]) & (levels[:, j] != MISSING))
+            if len(given):
+                freq = np.maximum(tf[given, j].astype(np.float64), 1e-12)
+                out[given, j] = np.log2(u[levels[given, j]] / freq)
+        return out
 
-    def probability(self, levels: np.ndarray) -> np.ndarray:
-        w = np.clip(self.match_weight(levels), -60, 60)
+    def match_weight(self, levels: np.ndarray, tf: np.ndarray | None = None) -> np.ndarray:
+        """Prior plus the weight of every comparison. Weights are computed once per distinct level pattern
+        (a few hundred, however many pairs), then looked up; term frequencies are added per pair."""
+        prior = np.log2(self.lam / (1.0 - self.lam))
+        if not len(levels):
+            return np.zeros(0, dtype=np.float64)
+        patterns, inverse, _ = distinct_patterns(levels)
+        weight = (prior + self.field_weights(patterns).sum(axis=1))[inverse]
+        if tf is not None:
+            weight += self.tf_adjustment(levels, tf).sum(axis=1)
+        return weight
+
+    def probability(self, levels: np.ndarray, tf: np.ndarray | None = None,
+                    weight: np.ndarray | None = None) -> np.ndarray:
+        w = np.clip(self.match_weight(levels, tf) if weight is None else weight, -60, 60)
         return 1.0 / (1.0 + np.power(2.0, -w))
 
     def as_dict(self) -> dict:
@@ -75,12 +113,57 @@ class FellegiSunter:
         }
 
 
+def distinct_patterns(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct rows of the level matrix, for each pair the index of its row, and how often each occurs.
+
+    Each row is first encoded as one integer (levels -1..126 as digits in base 128), so the distinct rows
+    come from ``np.unique`` over a flat int64 array: ``np.unique(axis=0)`` sorts the rows lexicographically
+    and took most of the model's time on millions of pairs."""
+    if not len(levels):
+        return levels, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    width = levels.shape[1]
+    if width > 9:  # 128**9 overflows int64: fall back to the row-wise unique
+        patterns, inverse, counts = np.unique(levels, axis=0, return_inverse=True, return_counts=True)
+        return patterns, inverse.reshape(-1), counts
+    code = np.zeros(len(levels), dtype=np.int64)
+    for j in range(width):
+        code = code * 128 + (levels[:, j].astype(np.int64) + 1)
+    unique, inverse, counts = np.unique(code, return_inverse=True, return_counts=True)
+    patterns = np.empty((len(unique), width), dtype=levels.dtype)
+    rest = unique.copy()
+    for j in range(width - 1, -1, -1):
+        patterns[:, j] = (rest % 128 - 1).astype(levels.dtype)
+        rest //= 128
+    return patterns, inverse.reshape(-1), counts
+
+
 def _patterns(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows of the level matrix and how often each occurs."""
-    if not len(levels):
-        return levels, np.zeros(0, dtype=np.int64)
-    patterns, counts = np.unique(levels, axis=0, return_counts=True)
+    patterns, _, counts = distinct_patterns(levels)
     return patterns, counts.astype(np.float64)
+
+
+def value_u(agreed: Agreed, posterior: np.ndarray, floor: float = VALUE_U_FLOOR) -> np.ndarray:
+    """Per pair, the ``u`` of the value both records hold (NaN where they do not agree exactly).
+
+    For a value held by ``c`` records, ``c(c-1)/2`` pairs agree on it; taking away the expected matches among
+    them (the sum of their match probabilities; pairs never compared count as non-matches) leaves ``NM``
+    non-matching pairs, so a record holding the value has on average ``2 NM / c`` records of other entities
+    holding it too, out of ``present``. With no match probabilities yet (all zero) this is the leave-one-out
+    frequency ``(c - 1) / present``. ``floor`` (in records) keeps a value that only one company bears from an
+    infinite weight: even a unique name could be borne by another company that is not in the CRM yet."""
+    out = np.full(len(agreed.codes), np.nan, dtype=np.float64)
+    given = np.flatnonzero(agreed.codes >= 0)
+    if not len(given):
+        return out
+    counts = agreed.counts
+    codes = agreed.codes[given]
+    matched = np.bincount(codes, weights=posterior[given], minlength=len(counts))
+    non_matching = np.maximum(counts * (counts - 1) / 2.0 - matched, 0.0)
+    others = 2.0 * non_matching / np.maximum(counts, 1.0)
+    u = np.maximum(others, floor) / max(agreed.present, 1)
+    out[given] = u[codes]
+    return out
 
 
 def default_prior_u(size: int) -> np.ndarray:
