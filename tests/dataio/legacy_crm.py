@@ -149,12 +149,16 @@ def create(url: str) -> None:
 
     engine = create_engine(normalise_url(url))
     data = rows()
+
+    def value(v: Any) -> Any:  # the sqlite3 module binds no Decimal (Django adds an adapter only when it uses SQLite)
+        return str(v) if isinstance(v, Decimal) and engine.dialect.name == "sqlite" else v
+
     with engine.begin() as conn:
         for ddl in SCHEMA:
             conn.execute(text(ddl))
         for table, cols in COLUMNS.items():
             sql = text(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})")
-            conn.execute(sql, [dict(zip(cols, r, strict=True)) for r in data[table]])
+            conn.execute(sql, [{c: value(v) for c, v in zip(cols, r, strict=True)} for r in data[table]])
     engine.dispose()
 
 

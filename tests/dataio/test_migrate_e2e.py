@@ -103,6 +103,26 @@ def _migrated(target: Target) -> dict[str, Any]:
     }
 
 
+def _check_backup(target: Target, backups: Path) -> None:
+    """One backup, made before the first write: the schema is in it, and no migrated record."""
+    (backup,) = backups.iterdir()
+    if target.sqlite_path is not None:
+        with sqlite3.connect(backup) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM pipeline_opportunity").fetchone()[0] == 0
+            assert conn.execute("SELECT COUNT(*) FROM django_migrations").fetchone()[0] > 0
+        return
+    from revcast.dataio.backup import find_pg_tool
+
+    pg_restore = find_pg_tool("pg_restore")
+    assert pg_restore is not None
+    listing = subprocess.run([pg_restore, "--list", str(backup)], capture_output=True, text=True, check=True).stdout
+    assert "TABLE DATA public pipeline_opportunity" in listing
+    data = subprocess.run([pg_restore, "--data-only", "--table=pipeline_opportunity", "--file=-", str(backup)],
+                          capture_output=True, text=True, check=True).stdout
+    copy = data.split("COPY public.pipeline_opportunity", 1)[1].split("\\.", 1)[0]
+    assert copy.count("\n") == 1  # the COPY header line only: no rows
+
+
 def _scenario(target: Target, source_url: str, tmp_path: Path) -> None:
     expected = legacy_crm.expected()
     mapping = tmp_path / "legacy.yaml"
@@ -120,7 +140,7 @@ def _scenario(target: Target, source_url: str, tmp_path: Path) -> None:
     half = _migrated(target)
     assert half["deals"] == legacy_crm.valid_deals_among_first(done)
     assert target.scalar("SELECT status FROM dataio_importrun ORDER BY id DESC LIMIT 1") == "running"
-    assert len(list(backups.iterdir())) == 1  # the backup was made before the first write
+    _check_backup(target, backups)
 
     # 2. resumed: continues after the last committed batch; the run ends partial (three rows have bad codes)
     resumed = json.loads(revcast(target, *cmd, "--resume", check=3).stdout)

@@ -53,6 +53,8 @@ def backup_database(directory: Path, label: str) -> Backup:
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     settings = connection.settings_dict
     if connection.vendor == "sqlite":
+        if connection.in_atomic_block:  # SQLite's backup would wait forever for our own open write transaction
+            raise BackupError("cannot copy an SQLite database from inside a transaction")
         target = directory / f"revcast-{label}-{stamp}.sqlite3"
         connection.ensure_connection()
         dest = sqlite3.connect(target)

@@ -43,7 +43,7 @@ def redact(url: str) -> str:
         parsed = make_url(normalise_url(url))
     except ArgumentError:
         return url.split("@", 1)[-1] if "@" in url else url
-    return parsed.set(password=None).render_as_string(hide_password=False)
+    return parsed._replace(password=None).render_as_string(hide_password=False)  # .set() ignores None
 
 
 @dataclass
