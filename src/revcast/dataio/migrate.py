@@ -185,6 +185,7 @@ class MigrationRunner(ImportRunner):
         progress = self.checkpoint.setdefault("sources", {}).setdefault(
             spec.name, {"rows": 0, "last_key": None, "done": False}
         )
+        source_started = time.monotonic()
         if not progress["done"]:
             column = key_column(plan)
             after = KeyValue.load(progress["last_key"]) if progress["last_key"] else None
@@ -220,6 +221,7 @@ class MigrationRunner(ImportRunner):
                 self._link_pass(plan, counts)
             with transaction.atomic():
                 progress["done"] = True
+                counts["ms"] = counts.get("ms", 0) + int((time.monotonic() - source_started) * 1000)
                 self._save_progress()
         for obj in INVALIDATES.get(spec.object, (spec.object,)):
             self.state.lookups.invalidate(obj)
