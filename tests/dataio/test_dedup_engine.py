@@ -198,3 +198,45 @@ def test_a_rare_name_weighs_more_than_a_name_many_companies_share():
     k = int(np.flatnonzero((ids[result.left] == 2000) & (ids[result.right] == 2001))[0])
     explained = {f["field"]: f for f in result.explain(k)["fields"]}
     assert explained["name"]["level"] == "exact" and explained["name"]["value_u"] > 0
+
+
+def _deal(rid, created, close, amount=1000.0):
+    return {"id": rid, "name": "", "account_id": 7, "product_id": 2, "amount": amount, "close_date": close,
+            "owner_id": 3, "created_on": created}
+
+
+def _repeat_business(extra):
+    """Forty accounts, each buying one product twice, three months apart (repeat deals), plus ``extra``."""
+    rows = []
+    for i in range(40):
+        base = 1000 + i
+        rows.append({**_deal(2 * i + 100, "2017-01-05", "2017-02-01", 500.0 + i), "account_id": base})
+        rows.append({**_deal(2 * i + 101, "2017-04-05", "2017-05-01", 510.0 + i), "account_id": base})
+    return pd.DataFrame.from_records([*rows, *extra])
+
+
+def test_a_required_disagreement_vetoes_the_pair_whatever_else_agrees():
+    # 1 and 2: the same deal entered twice; 1 and 3: the same account, product, rep and amount, created and
+    # closed two months later (a re-order).
+    frame = _repeat_business([_deal(1, "2017-03-01", "2017-04-10"), _deal(2, "2017-03-02", "2017-04-12"),
+                              _deal(3, "2017-05-01", "2017-06-10")])
+    result = find_duplicates(frame, "opportunities")
+    clusters = result.clusters()
+    assert [1, 2] in clusters.values()
+    assert not any(3 in members for members in clusters.values())
+    k = next(i for i in range(len(result.left))
+             if {int(result.ids[result.left[i]]), int(result.ids[result.right[i]])} == {1, 3})
+    assert result.probability[k] == 0.0
+    explained = result.explain(k)
+    assert {f["field"] for f in explained["fields"] if f.get("vetoes")} == {"close_date", "created"}
+
+
+def test_opportunity_clusters_are_complete_chains_are_not_joined():
+    # 1~2 and 2~3 are within every limit, but 1 and 3 were created 30 days apart: single linkage would join
+    # all three; complete linkage keeps the best pair and leaves 3 out.
+    frame = _repeat_business([_deal(1, "2017-03-01", "2017-04-10"), _deal(2, "2017-03-16", "2017-04-12"),
+                              _deal(3, "2017-03-31", "2017-04-14")])
+    result = find_duplicates(frame, "opportunities")
+    members = sorted(m for ms in result.clusters().values() for m in ms if m in (1, 2, 3))
+    assert len(members) == 2
+    assert not any({1, 3} <= set(ms) for ms in result.clusters().values())

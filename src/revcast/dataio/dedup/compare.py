@@ -62,6 +62,10 @@ class Comparison:
     of both (a company's core name; equal counts as very similar, not exact)."""
     sources: tuple[str, ...] = field(default=())
     """The raw columns shown beside the levels in an explanation."""
+    required: bool = False
+    """A pair that disagrees here (level "different", both values present) is not a duplicate, whatever
+    else agrees: for an opportunity, two deals of one account and product whose amounts, close dates or
+    creation dates are far apart are repeat business, and no weight of evidence should join them."""
     tf: bool = False
     """Term-frequency adjusted: for a pair at the exact level (and at the "same core" level of an
     ``alternative="same"`` comparison), report how common the agreed value is."""

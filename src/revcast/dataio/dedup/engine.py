@@ -109,6 +109,7 @@ class DedupResult:
                 "measure": None if np.isnan(measure) else round(measure, 4),
                 **({} if np.isnan(self.tf[k, j]) else {"value_u": float(f"{self.tf[k, j]:.3g}")}),
                 "weight": round(float(weights[j]), 3),
+                **({"vetoes": True} if comp.required and level == 0 else {}),
             })
         return {"left": int(self.ids[self.left[k]]), "right": int(self.ids[self.right[k]]),
                 "probability": round(float(self.probability[k]), 6), "weight": round(float(self.weight[k]), 3),
@@ -119,6 +120,15 @@ def _text(value: Any) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return ""
     return str(value)
+
+
+def _vetoed(comparisons: list[Any], levels: np.ndarray) -> np.ndarray:
+    """Pairs that disagree on a required comparison (``Comparison.required``): never duplicates."""
+    vetoed = np.zeros(len(levels), dtype=bool)
+    for j, comp in enumerate(comparisons):
+        if comp.required:
+            vetoed |= levels[:, j] == 0
+    return vetoed
 
 
 def _random_pairs(n: int, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -145,6 +155,38 @@ def _clusters(ids: np.ndarray, left: np.ndarray, right: np.ndarray) -> pd.Series
     frame = pd.DataFrame({"id": ids[involved], "label": labels[involved]})
     frame["cluster"] = frame.groupby("label")["id"].transform("min")
     return pd.Series(frame["cluster"].to_numpy(), index=frame["id"].to_numpy(), name="cluster")
+
+
+def _complete_clusters(ids: np.ndarray, left: np.ndarray, right: np.ndarray,
+                       probability: np.ndarray) -> pd.Series:
+    """Clusters in which every two records match: matched pairs are joined best first, and two groups
+    merge only when all their cross pairs are matched too (complete linkage over the match graph)."""
+    if not len(left):
+        return pd.Series(dtype="int64")
+    matched = {(int(min(a, b)), int(max(a, b))) for a, b in zip(left, right, strict=True)}
+    root: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
+
+    def find(x: int) -> int:
+        while root.get(x, x) != x:
+            x = root[x]
+        return x
+
+    for k in np.argsort(-probability, kind="stable"):
+        a, b = find(int(left[k])), find(int(right[k]))
+        if a == b:
+            continue
+        group_a, group_b = members.get(a, [a]), members.get(b, [b])
+        if all((min(x, y), max(x, y)) in matched for x in group_a for y in group_b):
+            root[b] = a
+            members[a] = group_a + group_b
+            members.pop(b, None)
+    out = {}
+    for group in members.values():
+        smallest = int(ids[group].min())
+        for position in group:
+            out[int(ids[position])] = smallest
+    return pd.Series(out, dtype="int64", name="cluster")
 
 
 def _value_specific(model: fs.FellegiSunter, levels: np.ndarray,
@@ -206,15 +248,21 @@ def find_duplicates(frame: pd.DataFrame, obj: str | ObjectSpec, *, threshold: fl
     model = fs.train([c.name for c in comparisons], [c.levels for c in comparisons], levels, random_levels,
                      total_pairs=n * (n - 1) / 2)
     tf, weight, probability, rounds = _value_specific(model, levels, agreed)
+    vetoed = _vetoed(comparisons, levels)
+    probability = np.where(vetoed, 0.0, probability)
     clock["model_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
     matched = probability >= threshold
-    cluster_of = _clusters(ids, left[matched], right[matched])
+    if spec.linkage == "complete":
+        cluster_of = _complete_clusters(ids, left[matched], right[matched], probability[matched])
+    else:
+        cluster_of = _clusters(ids, left[matched], right[matched])
     clock["cluster_s"] = time.perf_counter() - t
     clock["total_s"] = time.perf_counter() - started
     stats = {"records": len(frame), "candidate_pairs": len(left), "pairs_per_rule": per_rule,
-             "random_pairs": len(ra), "value_u_rounds": rounds, "matched_pairs": int(matched.sum()),
+             "random_pairs": len(ra), "value_u_rounds": rounds, "vetoed_pairs": int(vetoed.sum()),
+             "matched_pairs": int(matched.sum()),
              "clusters": int(cluster_of.nunique()) if len(cluster_of) else 0,
              "records_in_clusters": len(cluster_of), **{k: round(v, 3) for k, v in clock.items()}}
     columns = ["id", *[c for c in spec.columns if c in frame.columns]]

@@ -298,23 +298,37 @@ def contacts(n: int, seed: int = 0, dup_share: float = 0.25, accounts_count: int
 
 
 def opportunities(n: int, seed: int = 0, dup_share: float = 0.2) -> pd.DataFrame:
-    """``n`` opportunity records. Accounts buy the same product again (repeat deals are not duplicates); a
-    duplicate is the same deal entered twice, perhaps by another rep, with the amount or date adjusted."""
+    """``n`` opportunity records. Accounts buy the same product again (repeat deals are not duplicates): a
+    third of the deals are re-orders of an earlier deal by the same account and rep, one to three months
+    later, for about the same amount and often with the same name. A duplicate is the same deal entered twice,
+    within days, perhaps by another rep, with the amount or date adjusted."""
     rng = np.random.default_rng(seed)
     n_accounts = max(5, n // 8)
     records: list[dict] = []
     start = dt.date(2015, 1, 1)
+    previous: dict[str, Any] | None = None
     for entity_id, extra in enumerate(_extra_counts(rng, n, dup_share)):
-        account = int(rng.integers(1, n_accounts + 1))
-        product = int(rng.integers(1, PRODUCTS + 1))
-        amount = float(round(np.exp(rng.normal(9.0, 1.2)), -1))
-        close = start + dt.timedelta(days=int(rng.integers(0, 6 * 365)))
-        owner = int(rng.integers(1, OWNERS + 1))
-        name = f"{_word(rng, 2).capitalize()} {_pick(rng, ('renewal', 'expansion', 'pilot', 'rollout', 'upgrade'))}"
+        if previous is not None and rng.random() < 0.33:  # a re-order of the previous deal
+            account, product, owner, name = (previous[k] for k in ("account", "product", "owner", "name"))
+            amount = float(round(previous["amount"] * (1 + rng.uniform(-0.15, 0.15)), 0))
+            later = int(rng.integers(30, 91))
+            close = previous["close"] + dt.timedelta(days=later)
+            created = previous["created"] + dt.timedelta(days=later + int(rng.integers(-5, 6)))
+        else:
+            account = int(rng.integers(1, n_accounts + 1))
+            product = int(rng.integers(1, PRODUCTS + 1))
+            amount = float(round(np.exp(rng.normal(9.0, 1.2)), -1))
+            close = start + dt.timedelta(days=int(rng.integers(0, 6 * 365)))
+            created = close - dt.timedelta(days=int(rng.integers(20, 121)))
+            owner = int(rng.integers(1, OWNERS + 1))
+            name = f"{_word(rng, 2).capitalize()} {_pick(rng, ('renewal', 'expansion', 'pilot', 'rollout', 'upgrade'))}"
+        previous = {"account": account, "product": product, "owner": owner, "name": name, "amount": amount,
+                    "close": close, "created": created}
         for k in range(1 + extra):
             rec = {"account_id": account, "product_id": product, "amount": amount, "close_date": close.isoformat(),
-                   "owner_id": owner, "name": name, "entity": entity_id}
+                   "owner_id": owner, "name": name, "entity": entity_id, "created_on": created.isoformat()}
             if k > 0:
+                rec["created_on"] = (created + dt.timedelta(days=int(rng.integers(0, 6)))).isoformat()
                 for c in rng.choice(6, size=int(rng.integers(1, 3)), replace=False):
                     if c == 0:
                         rec["amount"] = float(round(amount * (1 + rng.uniform(-0.05, 0.05)), 0)) \

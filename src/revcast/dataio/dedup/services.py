@@ -118,13 +118,14 @@ def load_frame(obj: str, user: Any = None) -> pd.DataFrame:
         columns = ["id", "first_name", "last_name", "phone", "email", "account_id", "birth_date"]
     else:
         rows = list(qs.values("id", "name", "account_id", "product_id", "amount", "closed_on", "expected_close_on",
-                              "owner_id"))
+                              "owner_id", "created_on"))
         for row in rows:
             close = row.pop("closed_on") or row.pop("expected_close_on", None)
             row.pop("expected_close_on", None)
             row["close_date"] = close.isoformat() if close else ""
+            row["created_on"] = row["created_on"].isoformat() if row["created_on"] else ""
             row["amount"] = float(row["amount"]) if row["amount"] is not None else None
-        columns = ["id", "name", "account_id", "product_id", "amount", "close_date", "owner_id"]
+        columns = ["id", "name", "account_id", "product_id", "amount", "close_date", "owner_id", "created_on"]
     frame = pd.DataFrame.from_records(rows, columns=columns)
     for column in ("account_id", "product_id", "owner_id"):
         if column in frame.columns:

@@ -39,6 +39,10 @@ class ObjectSpec:
     rules: tuple[BlockRule, ...]
     comparisons: tuple[Comparison, ...]
     threshold: float
+    linkage: str = "single"
+    """How matched pairs form clusters: ``single`` (connected components: A~B and B~C put A, B, C together,
+    which keeps a duplicate whose fields are missing with its group) or ``complete`` (every two records of a
+    cluster must match: repeat deals of one account form chains in time, which single linkage would join)."""
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -83,6 +87,7 @@ def prepare_opportunities(frame: pd.DataFrame, region: str) -> pd.DataFrame:
     out["amount"] = keys.number(_column(frame, "amount"))
     out["close_date"] = keys.day_number(_column(frame, "close_date"))
     out["close_month"] = (out["close_date"] // 30).astype("Int64").astype("string").fillna("").astype(object)
+    out["created"] = keys.day_number(_column(frame, "created_on"))
     return out
 
 
@@ -136,7 +141,7 @@ CONTACTS = ObjectSpec(
 
 OPPORTUNITIES = ObjectSpec(
     name="opportunities",
-    columns=("name", "account_id", "product_id", "amount", "close_date", "owner_id"),
+    columns=("name", "account_id", "product_id", "amount", "close_date", "owner_id", "created_on"),
     prepare=prepare_opportunities,
     rules=(
         BlockRule("account-product", ("account", "product"), kind="exact", size=30),
@@ -148,11 +153,13 @@ OPPORTUNITIES = ObjectSpec(
         Comparison("name", "string", ("name",), (0.8, 0.9), sources=("name",)),
         Comparison("account", "exact", ("account",), sources=("account_id",)),
         Comparison("product", "exact", ("product",), sources=("product_id",)),
-        Comparison("amount", "relative", ("amount",), (0.1, 0.02), sources=("amount",)),
-        Comparison("close_date", "days", ("close_date",), (45, 21), sources=("close_date",)),
+        Comparison("amount", "relative", ("amount",), (0.1, 0.02), sources=("amount",), required=True),
+        Comparison("close_date", "days", ("close_date",), (45, 21), sources=("close_date",), required=True),
         Comparison("owner", "exact", ("owner",), sources=("owner_id",)),
+        Comparison("created", "days", ("created",), (21, 3), sources=("created_on",), required=True),
     ),
     threshold=DEFAULT_THRESHOLD,
+    linkage="complete",
 )
 
 SPECS = {"accounts": ACCOUNTS, "contacts": CONTACTS, "opportunities": OPPORTUNITIES}
