@@ -34,7 +34,7 @@ OBJECT_LABELS = {
     "opportunities": gettext_lazy("Opportunities"),
 }
 LEVEL_LABELS = {"exact": gettext_lazy("exact"), "different": gettext_lazy("different"),
-                "missing": gettext_lazy("missing")}
+                "missing": gettext_lazy("missing"), "same core name": gettext_lazy("same core name")}
 
 
 def _admin_only(request: HttpRequest) -> None:
