@@ -41,6 +41,8 @@ bench: install
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/forecast.py
+	$(BIN)/python bench/dedup.py
+	$(BIN)/python bench/migrate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

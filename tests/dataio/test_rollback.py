@@ -148,3 +148,25 @@ def test_a_dry_run_has_nothing_to_roll_back(maven_dir, mapping_obj):
     assert not ChangeSet.objects.filter(run=run).exists()
     with pytest.raises(RollbackError, match="dry run"):
         rollback_run(run)
+
+
+def test_a_manager_with_a_row_of_their_own_keeps_their_team_and_a_rerun_is_unchanged(maven_copy, mapping_obj):
+    from revcast.dataio.history import rollback_run
+    from revcast.dataio.runner import run_import
+    from revcast.org.models import User
+    from tests.dataio.support import raw_header, raw_rows, write_csv
+
+    rows = raw_rows("sales_teams.csv")
+    manager = rows[0]["manager"]
+    region = rows[0]["regional_office"]
+    write_csv(maven_copy / "sales_teams.csv", raw_header("sales_teams.csv"),
+              [*rows, {"sales_agent": manager, "manager": "", "regional_office": region}])
+    first = run_import(maven_copy, mapping_obj)
+    assert first.status == "succeeded"
+    user = User.objects.get(first_name=manager.split()[0], last_name=manager.split()[-1])
+    assert user.team is not None and user.team.name == f"{manager} team"
+    before = snapshot()
+    second = run_import(maven_copy, mapping_obj)
+    assert second.counts["sales_teams"]["updated"] == 0
+    rollback_run(second)  # nothing to undo, and nothing refused
+    assert snapshot() == before

@@ -95,7 +95,9 @@ def upsert_sales_team(members: Sequence[TeamMember]) -> SalesTeamResult:
                 User.Role.MANAGER if m.name in managers_of else User.Role.REP,
                 region_by_name.get(m.region or ""),
             )
-            team_name = m.team or (team_name_for(m.manager) if m.manager else None)
+            # A manager with a row of their own and no manager above leads (and belongs to) their own team.
+            own = team_name_for(m.name) if m.name in managers_of else None
+            team_name = m.team or (team_name_for(m.manager) if m.manager else own)
             row["team"] = team_by_name.get(team_name or "")
             member_rows.append(row)
         people = upsert(User, "username", member_rows, merge_json=())
@@ -114,11 +116,13 @@ def upsert_sales_team(members: Sequence[TeamMember]) -> SalesTeamResult:
             for name in managers_of
         ]
         upsert(Team, "name", leads, existing=team_by_name, merge_json=())
-        for name in managers_of:
-            mgr_user = users_by_username[username_for(name)]
-            if mgr_user.team_id is None:
-                mgr_user.team = team_by_name[team_name_for(name)]
-                mgr_user.save(update_fields=["team"])
+        # Managers known only from the manager column join the team they lead (through upsert: journaled).
+        own_teams = [
+            {"username": username_for(name), "team": team_by_name[team_name_for(name)]}
+            for name in managers_of
+            if users_by_username[username_for(name)].team_id is None
+        ]
+        upsert(User, "username", own_teams, existing=users_by_username, merge_json=())
 
         fresh = [u.pk for u in [*managers.created, *people.created]]
         User.objects.filter(pk__in=fresh, password="").update(password=make_password(None))
