@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from revcast.dataio.models import ImportRun
-from revcast.dataio.report import COUNT_COLUMNS, as_dict
+from revcast.dataio.report import as_dict, print_run
 
 
 def migration_dict(run: ImportRun, issue_limit: int | None = None) -> dict[str, Any]:
@@ -23,33 +23,13 @@ def migration_dict(run: ImportRun, issue_limit: int | None = None) -> dict[str, 
 
 
 def print_migration(run: ImportRun, console: Console, issue_limit: int = 50) -> None:
-    title = f"Migration #{run.pk} ({run.mapping_name}) from {run.source}"
-    if run.dry_run:
-        title += " — DRY RUN, nothing was written"
-    table = Table(title=title, title_justify="left")
-    table.add_column("source")
-    table.add_column("object")
-    for name in COUNT_COLUMNS:
-        table.add_column(name, justify="right")
-    for source, counts in run.counts.items():
-        table.add_row(source, counts.get("object", ""), *(f"{counts.get(n, 0):,}" for n in COUNT_COLUMNS))
-    console.print(table)
-    for note in run.notes:
-        console.print(f"  note: {note}")
-    total = run.issues.count()
-    if total:
-        it = Table(
-            title=f"{total:,} issue(s)" + (f", first {issue_limit} shown" if total > issue_limit else ""),
-            title_justify="left",
-        )
-        for col in ("severity", "source row", "#", "field", "value", "reason"):
-            it.add_column(col, overflow="fold")
-        for i in run.issues.all()[:issue_limit]:
-            it.add_row(i.severity, i.file, "" if i.row is None else str(i.row), i.field, i.value, i.reason)
-        console.print(it)
-    if run.reconciliation:
-        print_reconciliation(run.reconciliation, console)
-    console.print(f"status: [bold]{run.get_status_display()}[/bold] in {run.duration_ms or 0:,} ms")
+    reconciliation = run.reconciliation
+    print_run(
+        run, console, issue_limit,
+        title=f"Migration #{run.pk} ({run.mapping_name}) from {run.source}",
+        where=("source row", "#"),
+        extra=(lambda: print_reconciliation(reconciliation, console)) if reconciliation else None,
+    )
 
 
 def print_reconciliation(rec: dict[str, Any], console: Console) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,21 @@ def as_dict(run: ImportRun, issue_limit: int | None = None) -> dict[str, Any]:
     }
 
 
-def print_run(run: ImportRun, console: Console, issue_limit: int = 50) -> None:
-    title = f"Import #{run.pk} ({run.mapping_name}){' — DRY RUN, nothing was written' if run.dry_run else ''}"
+def print_run(
+    run: ImportRun,
+    console: Console,
+    issue_limit: int = 50,
+    *,
+    title: str | None = None,
+    where: tuple[str, str] = ("file", "row"),
+    extra: Callable[[], None] | None = None,
+) -> None:
+    """The run's counts per source, its notes and issues, ``extra`` (e.g. a migration's reconciliation),
+    then its status. ``where`` names the columns that locate an issue (file and line, or source and row)."""
+    if title is None:
+        title = f"Import #{run.pk} ({run.mapping_name})"
+    if run.dry_run:
+        title += " — DRY RUN, nothing was written"
     table = Table(title=title, title_justify="left")
     table.add_column("source")
     table.add_column("object")
@@ -62,11 +76,13 @@ def print_run(run: ImportRun, console: Console, issue_limit: int = 50) -> None:
             title=f"{total:,} issue(s)" + (f", first {issue_limit} shown" if total > issue_limit else ""),
             title_justify="left",
         )
-        for col in ("severity", "file", "row", "field", "value", "reason"):
+        for col in ("severity", *where, "field", "value", "reason"):
             it.add_column(col, overflow="fold")
         for i in issues[:issue_limit]:
             it.add_row(i.severity, i.file, "" if i.row is None else str(i.row), i.field, i.value, i.reason)
         console.print(it)
+    if extra is not None:
+        extra()
     console.print(f"status: [bold]{run.get_status_display()}[/bold] in {run.duration_ms or 0:,} ms")
 
 
