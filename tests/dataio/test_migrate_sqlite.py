@@ -177,3 +177,20 @@ def test_a_file_source_or_a_missing_column_fails_before_writing(legacy, tmp_path
     files.write_text("name: f\nsources:\n  - file: a.csv\n    object: product\n    fields: {name: n}\n")
     result = _migrate(url, files, code=1)
     assert "reads a file (a.csv); `revcast migrate` reads 'table' and 'query' sources" in result["issues"][0]["reason"]
+
+
+def test_the_table_report_shows_counts_issues_and_the_reconciliation(legacy):
+    url, mapping = legacy
+    expected = legacy_crm.expected()
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exc:
+        call_command("migrate", "--source", url, "--mapping", str(mapping), "--no-backup", stdout=out)
+    text = out.getvalue()
+    assert exc.value.code == 3, text[-2000:]
+    assert "Migration #" in text and "sqlite:///" in text
+    deals_row = next(line for line in text.splitlines() if line.startswith("│ deals "))
+    assert deals_row.split("│")[-2].strip() == str(expected["deals_rejected"])
+    assert "issue(s)" in text
+    assert "source row" in text  # issues are located by source and row
+    assert "Reconciliation of run #" in text and "source and target agree" in text
+    assert "status: " in text
