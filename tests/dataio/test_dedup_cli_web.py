@@ -115,3 +115,15 @@ def test_admin_reviews_merges_with_a_field_choice_and_undoes(twins):
     assert client.post(reverse("data-duplicates-undo", args=[cs.pk])).status_code == 302
     a.refresh_from_db()
     assert a.name == "北京华信达科技有限公司" and Account.objects.filter(pk=b.pk).exists()
+
+
+def test_the_review_shows_names_not_ids_for_related_records(maven):
+    from revcast.org.models import User
+    from revcast.pipeline.models import Opportunity
+
+    client = Client()
+    client.force_login(User.objects.create(username="dedup.names", role=User.Role.ADMIN))
+    html = client.get(reverse("data-duplicates"), {"object": "opportunities"}).content.decode()
+    first = int(html.split('data-cluster="', 1)[1].split('"', 1)[0])  # a cluster's id is its smallest record id
+    deal = Opportunity.objects.select_related("account", "owner", "product").get(pk=first)
+    assert deal.account.name in html and deal.product.name in html and deal.owner.username in html

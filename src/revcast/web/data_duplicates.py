@@ -8,11 +8,13 @@ per-field values the reviewer chose; POST ``undo/<id>/`` undoes a merge.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -59,6 +61,21 @@ def _level(text: str) -> str:
     return str(LEVEL_LABELS.get(text, text))
 
 
+def _display(model: type[models.Model], fields: Sequence[str],
+             plans: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, dict[Any, str]]]:
+    """Field labels, and the names of the records foreign keys point at (one query per field), so a
+    reviewer reads "Acme Corporation", not 19."""
+    labels: dict[str, str] = {}
+    names: dict[str, dict[Any, str]] = {}
+    for name in fields:
+        f = model._meta.get_field(name)
+        labels[name] = str(getattr(f, "verbose_name", name))
+        if f.is_relation and f.related_model is not None:
+            ids = {r.get(name) for plan in plans for r in plan["records"]} - {None}
+            names[name] = {pk: str(o) for pk, o in f.related_model._base_manager.in_bulk(list(ids)).items()}
+    return labels, names
+
+
 @login_required
 @require_GET
 def duplicates_page(request: HttpRequest) -> HttpResponse:
@@ -67,9 +84,12 @@ def duplicates_page(request: HttpRequest) -> HttpResponse:
     threshold = _threshold(request.GET.get("threshold"))
     result = services.find(obj, user=request.user, threshold=threshold)
     fields = services.MERGE_FIELDS[obj]
+    shown = list(result.clusters().items())[:CLUSTERS_SHOWN]
+    plans = [services.plan_merge(obj, members, user=request.user) for _cid, members in shown]
+    model = services.target(obj).model
+    labels, names = _display(model, fields, plans)
     clusters = []
-    for cid, members in list(result.clusters().items())[:CLUSTERS_SHOWN]:
-        plan = services.plan_merge(obj, members, user=request.user)
+    for (cid, members), plan in zip(shown, plans, strict=True):
         pairs = result.cluster_pairs(cid)
         for pair in pairs:
             for f in pair["fields"]:
@@ -77,7 +97,9 @@ def duplicates_page(request: HttpRequest) -> HttpResponse:
         rows = []
         for name in fields:
             values = [r.get(name) for r in plan["records"]]
-            rows.append({"name": name, "values": list(zip([r["id"] for r in plan["records"]], values, strict=True)),
+            shown_values = [names[name].get(v, v) if name in names else v for v in values]
+            rows.append({"name": name, "label": labels[name],
+                         "values": list(zip([r["id"] for r in plan["records"]], shown_values, strict=True)),
                          "origin": plan["origin"].get(name), "differs": len({str(v) for v in values}) > 1})
         clusters.append({"id": cid, "members": members, "survivor": plan["survivor"], "rows": rows,
                          "pairs": pairs, "score": max((p["probability"] for p in pairs), default=None)})
