@@ -15,7 +15,7 @@ class RollbackError(Exception):
 
 
 def runs() -> QuerySet[ImportRun]:
-    return ImportRun.objects.select_related("started_by").prefetch_related("changesets")
+    return ImportRun.objects.select_related("started_by").prefetch_related("changesets__undone_by")
 
 
 def changesets(kind: str | None = None) -> QuerySet[ChangeSet]:
@@ -54,6 +54,14 @@ def state(cs: ChangeSet) -> str:
     return f"undone by #{done[0].pk}" if done else "active"
 
 
+def counts_lines(cs: ChangeSet) -> list[str]:
+    """One line per model of what a change set did, for people."""
+    return [
+        f"  {label}: created {c['created']}, restored {c['updated']}, deleted {c['deleted']}"
+        for label, c in cs.counts.items()
+    ]
+
+
 def changeset_dict(cs: ChangeSet) -> dict[str, Any]:
     return {
         "id": cs.pk,
@@ -70,7 +78,7 @@ def changeset_dict(cs: ChangeSet) -> dict[str, Any]:
 
 def run_dict(run: ImportRun) -> dict[str, Any]:
     journal = [c for c in run.changesets.all() if c.kind in (ChangeSet.Kind.IMPORT, ChangeSet.Kind.MIGRATION)]
-    rolled = [c for c in run.changesets.all() if c.kind == ChangeSet.Kind.ROLLBACK and c.undone_by.count() == 0]
+    rolled = [c for c in run.changesets.all() if c.kind == ChangeSet.Kind.ROLLBACK and not c.undone_by.all()]
     return {
         "id": run.pk,
         "kind": run.kind,

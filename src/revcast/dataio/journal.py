@@ -176,56 +176,17 @@ class Recorder:
         """
         qs = target if isinstance(target, models.QuerySet) else type(target)._default_manager.filter(pk=target.pk)
         using = router.db_for_write(qs.model)
-        collector = Collector(using=using, origin=None)
-        collector.collect(qs)
-        collector.sort()
+        steps = _deletion_steps(qs, using)
         if allowed is not None:
-            self._check_allowed(collector, allowed)
+            _check_allowed(steps, allowed)
         deleted = 0
         with transaction.atomic(using=using):
-            for fast in collector.fast_deletes:
-                deleted += self._snapshot_and_delete(fast.model, list(fast.values_list("pk", flat=True)))
-            for (field, value), groups in collector.field_updates.items():
-                for group in groups:
-                    pks = (
-                        list(group.values_list("pk", flat=True))
-                        if isinstance(group, models.QuerySet)
-                        else [o.pk for o in group]
-                    )
-                    model = group.model if isinstance(group, models.QuerySet) else type(next(iter(group)))
-                    self.update_queryset(model._default_manager.filter(pk__in=pks), **{field.name: value})
-            for model, instances in collector.data.items():
-                deleted += self._snapshot_and_delete(model, [o.pk for o in instances])
+            for model, pks, field, value in steps:
+                if field is None:
+                    deleted += self._snapshot_and_delete(model, pks)
+                else:
+                    self.update_queryset(model._default_manager.filter(pk__in=pks), **{field: value})
         return deleted
-
-    def _check_allowed(self, collector: Collector, allowed: dict[str, set[Any]]) -> None:
-        problems = []
-
-        def check(model: type[models.Model], pks: Iterable[Any], what: str) -> None:
-            outside = [pk for pk in pks if pk not in allowed.get(label_of(model), set())]
-            if outside:
-                values = {"count": len(outside), "objects": model._meta.verbose_name_plural, "ids": _ids(outside)}
-                if what == "deleted":
-                    problems.append(_("%(count)s %(objects)s not made by this change would be deleted (ids %(ids)s)") % values)
-                else:
-                    problems.append(
-                        _("%(count)s %(objects)s not made by this change would be unlinked from it (%(field)s; ids %(ids)s)")
-                        % {**values, "field": what}
-                    )
-
-        for fast in collector.fast_deletes:
-            check(fast.model, fast.values_list("pk", flat=True), "deleted")
-        for (field, _value), groups in collector.field_updates.items():
-            for group in groups:
-                if isinstance(group, models.QuerySet):
-                    check(group.model, group.values_list("pk", flat=True), field.name)
-                else:
-                    objs = list(group)
-                    check(type(objs[0]), [o.pk for o in objs], field.name)
-        for model, instances in collector.data.items():
-            check(model, [o.pk for o in instances], "deleted")
-        if problems:
-            raise UndoConflict(problems)
 
     def _snapshot_and_delete(self, model: type[models.Model], pks: list[Any]) -> int:
         if not pks:
@@ -239,6 +200,49 @@ class Recorder:
             self._add(model, ChangeRecord.Action.DELETE, snapshots)
             done += manager.filter(pk__in=chunk)._raw_delete(manager.db)
         return done
+
+
+Step = tuple[type[models.Model], list[Any], str | None, Any]
+"""One step of a delete: (model, primary keys, None, None) deletes the rows; (model, primary keys, field,
+value) sets ``field`` to ``value`` (what ``on_delete=SET_NULL`` and the like do)."""
+
+
+def _deletion_steps(qs: models.QuerySet, using: str) -> list[Step]:
+    """What deleting ``qs`` does, in the order Django's deletion ``Collector`` does it (fast deletes, field
+    updates, then instances children first), with each step's primary keys read once."""
+    collector = Collector(using=using, origin=None)
+    collector.collect(qs)
+    collector.sort()
+    steps: list[Step] = [
+        (fast.model, list(fast.values_list("pk", flat=True)), None, None) for fast in collector.fast_deletes
+    ]
+    for (field, value), groups in collector.field_updates.items():
+        for group in groups:
+            if isinstance(group, models.QuerySet):
+                steps.append((group.model, list(group.values_list("pk", flat=True)), field.name, value))
+            else:
+                objs = list(group)
+                steps.append((type(objs[0]), [o.pk for o in objs], field.name, value))
+    steps.extend((model, [o.pk for o in instances], None, None) for model, instances in collector.data.items())
+    return steps
+
+
+def _check_allowed(steps: list[Step], allowed: dict[str, set[Any]]) -> None:
+    problems = []
+    for model, pks, field, _value in steps:
+        outside = [pk for pk in pks if pk not in allowed.get(label_of(model), set())]
+        if not outside:
+            continue
+        values = {"count": len(outside), "objects": model._meta.verbose_name_plural, "ids": _ids(outside)}
+        if field is None:
+            problems.append(_("%(count)s %(objects)s not made by this change would be deleted (ids %(ids)s)") % values)
+        else:
+            problems.append(
+                _("%(count)s %(objects)s not made by this change would be unlinked from it (%(field)s; ids %(ids)s)")
+                % {**values, "field": field}
+            )
+    if problems:
+        raise UndoConflict(problems)
 
 
 @contextmanager
@@ -272,8 +276,8 @@ def undo_changeset(
     ``force`` also takes with it rows made after the change set that depend on rows it created (they are
     snapshotted, so undoing the undo brings them back); values changed since are never overwritten.
     """
-    if changeset.undone_by.exists():
-        done = changeset.undone_by.first()
+    done = changeset.undone_by.first()
+    if done is not None:
         raise UndoConflict([
             _("change set #%(cs)s was already undone by change set #%(by)s") % {"cs": changeset.pk, "by": done.pk}
         ])

@@ -1,4 +1,4 @@
-"""revcast history [--runs|--changes] [--limit N] --format table|json"""
+"""revcast history [--limit N] --format table|json"""
 
 from __future__ import annotations
 
@@ -11,15 +11,22 @@ from rich.table import Table
 from revcast.dataio import history
 
 
-def _counts(counts: dict) -> str:
+def _run_counts(counts: dict) -> str:
+    """A run's counts per source: created, updated, unchanged."""
+    return "; ".join(
+        f"{name}: " + ", ".join(f"{k} {c.get(k, 0)}" for k in ("created", "updated", "unchanged"))
+        for name, c in counts.items()
+        if isinstance(c, dict)
+    )
+
+
+def _changeset_counts(counts: dict) -> str:
+    """A change set's counts per model, the non-zero ones."""
     parts = []
     for label, c in counts.items():
-        if "created" in c and "read" not in c:
-            bits = [f"{k} {v}" for k, v in c.items() if v]
-            if bits:
-                parts.append(f"{label.split('.')[-1]}: {', '.join(bits)}")
-        elif isinstance(c, dict):
-            parts.append(f"{label}: " + ", ".join(f"{k} {c.get(k, 0)}" for k in ("created", "updated", "unchanged")))
+        bits = [f"{k} {v}" for k, v in c.items() if v]
+        if bits:
+            parts.append(f"{label.split('.')[-1]}: {', '.join(bits)}")
     return "; ".join(parts)
 
 
@@ -44,7 +51,7 @@ class Command(BaseCommand):
         for r in runs:
             table.add_row(
                 str(r["id"]), r["kind"], r["status"] + (" (dry run)" if r["dry_run"] else ""), r["started_at"][:19],
-                r["source"], str(r["changeset"] or "-"), str(r["rolled_back_by"] or "-"), _counts(r["counts"]),
+                r["source"], str(r["changeset"] or "-"), str(r["rolled_back_by"] or "-"), _run_counts(r["counts"]),
             )
         console.print(table)
         table = Table(title="Change sets")
@@ -53,6 +60,6 @@ class Command(BaseCommand):
         for c in changes:
             table.add_row(
                 str(c["id"]), c["kind"], c["created_at"][:19], c["user"] or "-", c["state"], c["summary"],
-                _counts(c["counts"]),
+                _changeset_counts(c["counts"]),
             )
         console.print(table)

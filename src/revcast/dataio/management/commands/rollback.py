@@ -34,5 +34,5 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(out, ensure_ascii=False, indent=2))
             return
         self.stdout.write(f"run #{run.pk} rolled back as change set #{cs.pk} (undo it with `revcast undo {cs.pk}`)")
-        for label, c in cs.counts.items():
-            self.stdout.write(f"  {label}: created {c['created']}, restored {c['updated']}, deleted {c['deleted']}")
+        for line in history.counts_lines(cs):
+            self.stdout.write(line)

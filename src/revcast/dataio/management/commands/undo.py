@@ -31,5 +31,5 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(out, ensure_ascii=False, indent=2))
             return
         self.stdout.write(f"change set #{cs.pk} undone as change set #{done.pk}")
-        for label, c in done.counts.items():
-            self.stdout.write(f"  {label}: created {c['created']}, restored {c['updated']}, deleted {c['deleted']}")
+        for line in history.counts_lines(done):
+            self.stdout.write(line)
