@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from revcast.core import permissions
+from revcast.core.picklists import values_of
 from revcast.dataio import standardise
 from revcast.dataio.standardise import KINDS, OBJECTS
 from revcast.web.templatetags.revcast_i18n import is_chinese
@@ -94,12 +95,13 @@ def standardise_page(request: HttpRequest) -> HttpResponse:
         }
         for kind, group in preview.by_kind().items()
     ]
+    lists = {key: values_of(key) for key in {s.picklist for s in preview.suggestions}}  # one query each
     context["suggestions"] = [
         {
             "s": s,
-            "candidates": [(c.code, (c.label_zh if chinese and c.label_zh else c.label_en), c.score)
-                           for c in s.candidates],
-            "others": _other_values(s.picklist, {c.code for c in s.candidates}, chinese),
+            "candidates": [(c.code, _label(c, chinese), c.score) for c in s.candidates],
+            "others": [(v.value, _label(v, chinese)) for v in lists[s.picklist]
+                       if v.value not in {c.code for c in s.candidates}],
         }
         for s in preview.suggestions
     ]
@@ -108,11 +110,9 @@ def standardise_page(request: HttpRequest) -> HttpResponse:
     return render(request, "web/data/standardise.html", context)
 
 
-def _other_values(picklist: str, exclude: set[str], chinese: bool) -> list[tuple[str, str]]:
-    from revcast.core.models import PicklistValue
-
-    values = PicklistValue.objects.filter(picklist__key=picklist, active=True).exclude(value__in=exclude)
-    return [(v.value, v.label_zh if chinese and v.label_zh else v.label_en) for v in values]
+def _label(value: Any, chinese: bool) -> str:
+    """A picklist value's (or candidate's) label in the page's language."""
+    return value.label_zh if chinese and value.label_zh else value.label_en
 
 
 @login_required

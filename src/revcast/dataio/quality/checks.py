@@ -11,6 +11,7 @@ reads it from another column, because the raw defect is still worth fixing at th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import operator
 import re
@@ -256,13 +257,8 @@ def check_picklist(rule: Rule, table: Table, ctx: Context) -> Outcome:
 
 
 def check_misspelling(rule: Rule, table: Table, ctx: Context) -> Outcome:
-    if "threshold" in rule.options:
-        ctx = Context(
-            ctx.dataset,
-            {**ctx.settings, "fuzzy_threshold": rule.options["threshold"]},
-            ctx.as_of,
-            ctx.phone_region,
-        )
+    if "threshold" in rule.options:  # the same context, fuzzy indexes included, with another threshold
+        ctx = dataclasses.replace(ctx, settings={**ctx.settings, "fuzzy_threshold": rule.options["threshold"]})
     return _governed_failures(rule, table, ctx, only_misspellings=True)
 
 

@@ -17,8 +17,6 @@ from typing import Any
 
 import pandas as pd
 
-ID_COLUMNS = ("_file", "_line", "_pk", "external_id", "_label")
-
 
 @dataclass(frozen=True)
 class StageInfo:
@@ -58,11 +56,8 @@ class Table:
     fills: dict[str, str] = field(default_factory=dict)
     source_columns: dict[str, str] = field(default_factory=dict)
     type_errors: dict[str, dict[Any, str]] = field(default_factory=dict)
-    type_checked: dict[str, int] = field(default_factory=dict)
-    null_values: dict[str, list[str]] = field(
-        default_factory=dict
-    )  # field -> source values read as empty  # field -> non-empty source values converted
-    origin: str = ""  # the file (or table) a source table was read from
+    type_checked: dict[str, int] = field(default_factory=dict)  # field -> non-empty source values converted
+    null_values: dict[str, list[str]] = field(default_factory=dict)  # field -> source values read as empty
 
     @property
     def fields(self) -> list[str]:

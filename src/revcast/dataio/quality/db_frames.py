@@ -223,6 +223,9 @@ def build(user: Any = None, *, as_of: dt.date | None = None, objects: tuple[str,
     wanted = {ref for table in tables.values() for ref in table.refs.values()}
     lookups = {}
     for obj, by in wanted:
+        if obj in tables and by in tables[obj].frame.columns:  # read already, through the same visibility
+            lookups[(obj, by)] = {str(v) for v in tables[obj].frame[by] if v not in (None, "")}
+            continue
         values = reference.lookup_values(obj, by, user)
         if values is not None:
             lookups[(obj, by)] = values

@@ -126,13 +126,17 @@ class Assessment:
             },
         }
 
+    def records(self) -> dict[str, int]:
+        """Records per assessed object."""
+        return {o: len(self.dataset.tables[o].frame) for o in self.objects}
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "scores": self.scores(),
             "findings": [f.as_dict() for f in self.findings],
             "input": {"kind": self.dataset.kind, "description": self.dataset.description},
             "as_of": self.as_of.isoformat(),
-            "records": {o: len(self.dataset.tables[o].frame) for o in self.objects},
+            "records": self.records(),
             "rules": [
                 {
                     "rule": r.rule.id,

@@ -59,7 +59,7 @@ def print_table(assessment: Assessment, console: Console) -> None:
     for dim in DIMENSIONS:
         table.add_column(SHORT.get(dim, dim), justify="right")
     table.add_column("overall", justify="right")
-    records = assessment.as_dict()["records"]
+    records = assessment.records()
     for obj in assessment.objects:
         cells = scores["objects"][obj]
         table.add_row(
@@ -108,7 +108,7 @@ def print_table(assessment: Assessment, console: Console) -> None:
 def context(assessment: Assessment) -> dict[str, Any]:
     """What the page and the HTML export show: score rows per object and the findings."""
     scores = assessment.scores()
-    records = assessment.as_dict()["records"]
+    records = assessment.records()
     rows = [
         {
             "object": obj,

@@ -95,7 +95,7 @@ class _TableBuilder:
         self.spec = spec
         self.origin = origin
         self.target = TARGETS[spec.object]
-        self.table = Table(object=spec.object, frame=pd.DataFrame(), origin=origin)
+        self.table = Table(object=spec.object, frame=pd.DataFrame())
         self.model_fields: dict[str, models.Field] = {}
         for fs in spec.fields:
             ref = _ref(fs, self.target)
@@ -167,7 +167,6 @@ def _merge(first: Table, second: Table) -> Table:
         first.type_errors.setdefault(field_name, {}).update({i + offset: r for i, r in errors.items()})
     for field_name, n in second.type_checked.items():
         first.type_checked[field_name] = first.type_checked.get(field_name, 0) + n
-    first.origin = f"{first.origin}, {second.origin}"
     return first
 
 

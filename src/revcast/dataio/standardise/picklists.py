@@ -18,7 +18,7 @@ from django.db.models.fields.json import KeyTextTransform
 from rapidfuzz import fuzz, process
 
 from revcast.core.models import CustomField, Picklist, PicklistValue
-from revcast.core.picklists import match_picklist_value
+from revcast.core.picklists import match_picklist_value, values_of
 from revcast.dataio.normalize import nfkc_casefold
 from revcast.dataio.standardise.fixes import OBJECTS, Candidate, Suggestion
 from revcast.dataio.standardise.records import model_for
@@ -128,7 +128,7 @@ def suggestions(objects: Iterable[str], confirmations: dict[str, str | None]) ->
     code an admin chose (None or "" to leave the value alone, even when it plainly is a label)."""
     out = []
     for gf in governed_fields(objects):
-        values = list(PicklistValue.objects.filter(picklist__key=gf.picklist, active=True))
+        values = values_of(gf.picklist)
         codes = {v.value for v in values}
         for value, count in sorted(stored_values(gf).items()):
             if value in codes:
