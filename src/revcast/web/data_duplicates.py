@@ -106,7 +106,7 @@ def duplicates_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "object_name": obj, "object_choices": list(OBJECT_LABELS.items()),
         "threshold": result.threshold, "stats": result.stats, "clusters": clusters,
-        "cluster_count": len(result.clusters()), "shown": CLUSTERS_SHOWN,
+        "cluster_count": result.stats["clusters"], "shown": CLUSTERS_SHOWN,
         "merges": services.recent_merges(),
     }
     return render(request, "web/data/duplicates.html", context)

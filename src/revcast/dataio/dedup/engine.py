@@ -52,26 +52,12 @@ class DedupResult:
     stats: dict[str, Any] = field(default_factory=dict)
     _by_cluster: dict[int, np.ndarray] | None = field(default=None, repr=False)
 
-    @property
-    def matches(self) -> np.ndarray:
-        """Indices (into the candidate pairs) of the pairs at or above the threshold."""
-        return np.flatnonzero(self.probability >= self.threshold)
-
     def clusters(self) -> dict[int, list[int]]:
         """Cluster id -> member record ids (ascending), ordered by cluster id."""
         grouped: dict[int, list[int]] = {}
         for rid, cid in sorted(self.cluster_of.items(), key=lambda kv: (kv[1], kv[0])):
             grouped.setdefault(int(cid), []).append(int(rid))
         return grouped
-
-    def predicted_pairs(self) -> set[tuple[int, int]]:
-        """Every pair of record ids that share a cluster (what a merge of all clusters would join)."""
-        out: set[tuple[int, int]] = set()
-        for members in self.clusters().values():
-            for i, a in enumerate(members):
-                for b in members[i + 1:]:
-                    out.add((a, b))
-        return out
 
     def pair_indices_by_cluster(self) -> dict[int, np.ndarray]:
         """Cluster id -> indices of the candidate pairs with both records in it (scored pairs, not only matches)."""
@@ -86,6 +72,13 @@ class DedupResult:
                 out[int(cid)] = np.asarray(inside[np.asarray(idx)])
         self._by_cluster = out
         return out
+
+    def cluster_score(self, cluster_id: int) -> float | None:
+        """The best pair probability inside a cluster (as ``explain`` reports it), without explaining pairs."""
+        inside = self.pair_indices_by_cluster().get(int(cluster_id))
+        if inside is None or not len(inside):
+            return None
+        return round(float(self.probability[inside].max()), 6)
 
     def cluster_pairs(self, cluster_id: int) -> list[dict[str, Any]]:
         """The scored candidate pairs inside one cluster, each with per-field comparisons, best first."""

@@ -52,7 +52,6 @@ class FellegiSunter:
     iterations: int = 0
     converged: bool = False
     lam_candidates: float | None = None
-    u_candidates: list[np.ndarray] | None = None
     u_random: list[np.ndarray] | None = None
     """``u`` as estimated from random pairs (``u`` itself may have been refined by EM on the candidates)."""
     history: list[float] = field(default_factory=list)
@@ -258,7 +257,7 @@ def train(names: list[str], sizes: list[int], candidates: np.ndarray, random_pai
             break
     if total_pairs:
         matches = model.lam * counts.sum()
-        model.lam_candidates, model.u_candidates = model.lam, model.u
+        model.lam_candidates = model.lam
         model.lam = float(np.clip(matches / total_pairs, 1e-12, 0.5))
         model.u = u_random
     return model

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import models, transaction
 
 from revcast.core import visibility
+from revcast.dataio import history
 from revcast.dataio.dedup import survivorship
 from revcast.dataio.dedup.engine import DedupResult, find_duplicates
 from revcast.dataio.dedup.specs import ObjectSpec, spec_for
@@ -244,23 +245,23 @@ def _update_opportunity(rec: Any, keep: models.Model, changes: Mapping[str, Any]
         return
     # not the version: it only moves forward, and the journal's undo bumps it again itself
     tracked = [f.attname for f in Opportunity._meta.concrete_fields if f.attname not in ("id", "version")]
+    by_attname = {f.attname: f for f in Opportunity._meta.concrete_fields}
     before = Opportunity.objects.filter(pk=keep.pk).values(*tracked).get()
-    last_history = OpportunityFieldHistory.objects.aggregate(m=models.Max("id"))["m"] or 0
+    source = f"merge:{rec.changeset.pk}"
     named = {}
     for attname, value in changes.items():
-        f = next(f for f in Opportunity._meta.concrete_fields if f.attname == attname)
+        f = by_attname[attname]
         named[f.name] = (f.related_model._default_manager.get(pk=value) if value is not None else None) \
             if isinstance(f, models.ForeignKey) else value
-    pipeline.update_opportunity(keep, changed_by=user, source=f"merge:{rec.changeset.pk}", **named)
+    pipeline.update_opportunity(keep, changed_by=user, source=source, **named)
     after = Opportunity.objects.filter(pk=keep.pk).values(*tracked).get()
     diff = {}
     for attname in tracked:
         if before[attname] != after[attname]:
-            f = next(f for f in Opportunity._meta.concrete_fields if f.attname == attname)
-            diff[f.name] = (before[attname], after[attname])
+            diff[by_attname[attname].name] = (before[attname], after[attname])
     rec.updated(Opportunity, [(keep.pk, diff)])
     rec.created(OpportunityFieldHistory, OpportunityFieldHistory.objects.filter(
-        opportunity_id=keep.pk, id__gt=last_history).values_list("id", flat=True))
+        opportunity_id=keep.pk, source=source).values_list("id", flat=True))
 
 
 def undo_merge(changeset: ChangeSet, user: Any = None) -> ChangeSet:
@@ -270,8 +271,7 @@ def undo_merge(changeset: ChangeSet, user: Any = None) -> ChangeSet:
 
 
 def recent_merges(limit: int = 50) -> list[ChangeSet]:
-    return list(ChangeSet.objects.filter(kind=ChangeSet.Kind.MERGE).select_related("user")
-                .prefetch_related("undone_by").order_by("-created_at", "-id")[:limit])
+    return list(history.changesets(ChangeSet.Kind.MERGE)[:limit])
 
 
 SUMMARY = re.compile(r"^merge (?P<object>\w+) (?P<merged>[\d, ]+) into (?P<survivor>\d+)$")

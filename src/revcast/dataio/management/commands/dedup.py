@@ -20,8 +20,9 @@ from revcast.dataio.models import ChangeSet
 SURVIVOR_RULES = ("most_complete", "most_recent", "oldest")
 
 
-def cluster_json(result: DedupResult, cluster_id: int, members: list[int]) -> dict[str, Any]:
-    rows = result.frame.set_index("id").loc[members].reset_index()
+def cluster_json(result: DedupResult, indexed: Any, cluster_id: int, members: list[int]) -> dict[str, Any]:
+    """One cluster for JSON; ``indexed`` is ``result.frame`` indexed by id (made once for all clusters)."""
+    rows = indexed.loc[members].reset_index()
     records = [{k: (None if _missing(v) else (v.item() if hasattr(v, "item") else v)) for k, v in row.items()}
                for row in rows.to_dict(orient="records")]
     pairs = result.cluster_pairs(cluster_id)
@@ -82,9 +83,10 @@ class Command(BaseCommand):
             info = services.merge_info(cs)
             merged.append({"cluster": cid, "changeset": cs.pk, "survivor": info["survivor"], "merged": info["merged"]})
         if options["format"] == "json":
+            indexed = result.frame.set_index("id")
             payload = {"object": spec.name, "threshold": result.threshold,
                        "stats": {k: v for k, v in result.stats.items()}, "model": result.model.as_dict(),
-                       "clusters": [cluster_json(result, cid, members) for cid, members in clusters.items()],
+                       "clusters": [cluster_json(result, indexed, cid, members) for cid, members in clusters.items()],
                        "merged": merged}
             self.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
             return
@@ -153,8 +155,8 @@ class Command(BaseCommand):
             table.add_column(col)
         frame = result.frame.set_index("id")
         for cid, members in list(clusters.items())[:limit]:
-            pairs = result.cluster_pairs(cid)
-            score = f"{max(p['probability'] for p in pairs):.3f}" if pairs else ""
+            best = result.cluster_score(cid)
+            score = "" if best is None else f"{best:.3f}"
             for i, rid in enumerate(members):
                 row = frame.loc[rid]
                 table.add_row(str(cid) if i == 0 else "", str(rid), score if i == 0 else "",
