@@ -120,7 +120,6 @@ class MigrationRunner(ImportRunner):
             self.plain_notes.append(f"resumed at {timezone.now():%Y-%m-%d %H:%M:%S} UTC (session {cp.get('sessions', 1) + 1})")
         cp["sessions"] = cp.get("sessions", 0) + 1
         cp.update(pid=os.getpid(), host=socket.gethostname())
-        self.checkpoint = cp
         self._session_started = time.monotonic()
 
     def _start_run(self) -> ImportRun:
@@ -182,7 +181,7 @@ class MigrationRunner(ImportRunner):
         assert self.source is not None
         spec = plan.spec
         counts = self.state.counts.get(spec.name) or self._new_counts(spec)
-        progress = self.checkpoint.setdefault("sources", {}).setdefault(
+        progress = self.run.checkpoint.setdefault("sources", {}).setdefault(
             spec.name, {"rows": 0, "last_key": None, "done": False}
         )
         source_started = time.monotonic()
@@ -294,12 +293,15 @@ class MigrationRunner(ImportRunner):
         """Inside the batch's transaction: the run's counts, notes, checkpoint and the batch's issues."""
         if self.dry_run:
             return
-        self.checkpoint["notes"] = dict(self.state.notes)
-        self.checkpoint["plain_notes"] = self.plain_notes
-        self.checkpoint["elapsed_ms"] = self.elapsed_before + int((time.monotonic() - self._session_started) * 1000)
-        ImportRun.objects.filter(pk=self.run.pk).update(checkpoint=self.checkpoint, counts=self.state.counts)
-        self.run.checkpoint, self.run.counts = self.checkpoint, self.state.counts
+        self._note_checkpoint()
+        self.run.checkpoint["elapsed_ms"] = self.elapsed_before + int((time.monotonic() - self._session_started) * 1000)
+        ImportRun.objects.filter(pk=self.run.pk).update(checkpoint=self.run.checkpoint, counts=self.state.counts)
         self._save_issues()
+
+    def _note_checkpoint(self) -> None:
+        """The run's notes in its checkpoint, so a resumed run reports them all."""
+        self.run.checkpoint["notes"] = dict(self.state.notes)
+        self.run.checkpoint["plain_notes"] = self.plain_notes
 
     def _saved_errors(self) -> int:
         return ImportIssue.objects.filter(run=self.run, severity="error").count()
@@ -312,7 +314,8 @@ class MigrationRunner(ImportRunner):
         started = time.monotonic()
         try:
             self.run.reconciliation = reconcile(
-                self.mapping, self.source, run=self.run, sample=self.sample, seed=self.seed
+                self.mapping, self.source, run=self.run, sample=self.sample, seed=self.seed,
+                lookups=self.state.lookups,
             )
         except (SourceError, MappingError) as exc:
             self.plain_notes.append(f"reconciliation failed: {exc}")
@@ -332,9 +335,7 @@ class MigrationRunner(ImportRunner):
         if self.source is not None:
             self.source.close()
         if not self.dry_run:
-            self.checkpoint["notes"] = dict(self.state.notes)
-            self.checkpoint["plain_notes"] = self.plain_notes
-            self.run.checkpoint = self.checkpoint
+            self._note_checkpoint()
         return super()._finish(started, failed)
 
 

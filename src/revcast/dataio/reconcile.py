@@ -22,7 +22,7 @@ from revcast.dataio.mapping import Mapping
 from revcast.dataio.models import ChangeRecord, ImportRun
 from revcast.dataio.rowparse import RowParser, SourcePlan, key_column, plan_source
 from revcast.dataio.sqlsource import SqlSource
-from revcast.dataio.targets import LOOKUPS
+from revcast.dataio.targets import LOOKUPS, Lookups
 from revcast.org.models import User
 
 BATCH = 2000
@@ -82,10 +82,14 @@ class _Object:
 
 
 def reconcile(
-    mapping: Mapping, source: SqlSource, *, run: ImportRun | None = None, sample: int = 20, seed: int = 0
+    mapping: Mapping, source: SqlSource, *, run: ImportRun | None = None, sample: int = 20, seed: int = 0,
+    lookups: Lookups | None = None,
 ) -> dict[str, Any]:
-    """The reconciliation of every database source of ``mapping`` (JSON-ready; see the module doc)."""
-    parser = RowParser(mapping)
+    """The reconciliation of every database source of ``mapping`` (JSON-ready; see the module doc).
+
+    ``lookups``: indexes of the target already built (by the run just finished), reused rather than read again.
+    """
+    parser = RowParser(mapping, lookups)
     objects = []
     for spec in mapping.sources:
         if not spec.is_database:

@@ -13,6 +13,8 @@ from rich.table import Table
 from revcast.dataio.models import ImportRun
 
 COUNT_COLUMNS = ("read", "created", "updated", "unchanged", "rejected")
+# Exit code of `revcast import` and `revcast migrate` per run status.
+EXIT_CODES = {ImportRun.Status.SUCCEEDED: 0, ImportRun.Status.FAILED: 1, ImportRun.Status.PARTIAL: 3}
 
 
 def as_dict(run: ImportRun, issue_limit: int | None = None) -> dict[str, Any]:

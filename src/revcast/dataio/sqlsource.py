@@ -78,7 +78,7 @@ class KeyValue:
 
 
 class SqlSource:
-    """One source database. Open it with :func:`open_source`; close it when done."""
+    """One source database. Open it with ``SqlSource(url)``; close it when done."""
 
     def __init__(self, url: str) -> None:
         from sqlalchemy import create_engine
@@ -190,13 +190,3 @@ def _reason(exc: Exception) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def open_source(url: str) -> SqlSource:
-    return SqlSource(url)
-
-
-def source_rows(source: SqlSource, spec: Any, key: str, batch_size: int = 5000) -> Iterator[SourceRow]:
-    """Every row of one mapping source, in key order (for readers that want rows, not batches)."""
-    for batch in source.stream(spec.table, spec.query, key, batch_size):
-        yield from batch

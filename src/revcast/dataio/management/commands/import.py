@@ -9,11 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 
 from revcast.dataio import mapping as mapping_module
-from revcast.dataio.models import ImportRun
-from revcast.dataio.report import as_dict, print_run, write_issues_csv
+from revcast.dataio.report import EXIT_CODES, as_dict, print_run, write_issues_csv
 from revcast.dataio.runner import run_import
-
-EXIT_CODES = {ImportRun.Status.SUCCEEDED: 0, ImportRun.Status.FAILED: 1, ImportRun.Status.PARTIAL: 3}
 
 
 class Command(BaseCommand):

@@ -24,8 +24,8 @@ from rich.console import Console
 from revcast.dataio import mapping as mapping_module
 from revcast.dataio.models import ImportRun
 from revcast.dataio.readers import SourceError
+from revcast.dataio.report import EXIT_CODES
 
-EXIT_CODES = {ImportRun.Status.SUCCEEDED: 0, ImportRun.Status.FAILED: 1, ImportRun.Status.PARTIAL: 3}
 DATA_OPTIONS = ("mapping", "dry_run", "resume", "throttle", "backup_dir", "no_backup", "run")
 
 
