@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, Inexact, InvalidOperation, localcontext
 from typing import Any
 
 # Currency marks and spaces go; a comma goes only as a thousands separator (1,234.56), never as a decimal comma.
 NUMBER_NOISE = re.compile(r"[\s$¥￥€£]|(?<=\d),(?=\d{3}(\D|$))")
+
+
+def _factor(multiply: Any) -> Decimal:
+    """A mapping's ``multiply`` as a Decimal, parsed once per value (it is the same for every row)."""
+    try:
+        return _factors(multiply)
+    except TypeError:  # unhashable
+        return parse_decimal(multiply)
+
+
+@functools.lru_cache(maxsize=256)
+def _factors(multiply: Any) -> Decimal:
+    return parse_decimal(multiply)
 
 
 def parse_decimal(raw: Any, places: int | None = None, multiply: Any = None) -> Decimal:
@@ -29,7 +43,7 @@ def parse_decimal(raw: Any, places: int | None = None, multiply: Any = None) -> 
         ctx.prec = max(28, len(number.as_tuple().digits) + 40)
         ctx.traps[Inexact] = True
         if multiply is not None:
-            number *= parse_decimal(multiply)
+            number *= _factor(multiply)
         if places is not None:
             try:
                 number = number.quantize(Decimal(1).scaleb(-places))

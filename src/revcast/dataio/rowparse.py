@@ -6,6 +6,7 @@ compares them with what is stored), so both see exactly the same transformations
 
 from __future__ import annotations
 
+import functools
 import string
 from collections import Counter
 from dataclasses import dataclass, field
@@ -165,10 +166,32 @@ class _Blank(dict[str, Any]):
         return ""
 
 
+@functools.lru_cache(maxsize=256)
+def _template_parts(template: str) -> tuple[tuple[str, str | None], ...] | None:
+    """(literal, column) pairs of a template of plain ``{column}`` fields; None when it formats or indexes."""
+    parts = []
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        if name is not None and (spec or conversion or not name or any(c in name for c in ".[")):
+            return None
+        parts.append((literal, name))
+    return tuple(parts)
+
+
 def render_template(template: str, values: dict[str, Any]) -> str:
     """``{first} {last}`` over a row: empty cells read as nothing, and the result's spaces are tidied."""
-    row = _Blank({k: ("" if v is None else str(v).strip()) for k, v in values.items()})
-    return " ".join(string.Formatter().vformat(template, (), row).split())
+    parts = _template_parts(template)
+    if parts is None:
+        row = _Blank({k: ("" if v is None else str(v).strip()) for k, v in values.items()})
+        text = string.Formatter().vformat(template, (), row)
+    else:
+        out = []
+        for literal, name in parts:
+            out.append(literal)
+            if name is not None:
+                v = values.get(name)
+                out.append("" if v is None else str(v).strip())
+        text = "".join(out)
+    return " ".join(text.split())
 
 
 def source_value(fs: FieldSpec, values: dict[str, Any]) -> Any:

@@ -1,0 +1,87 @@
+"""core.bulk: creates as ``Model(**row)`` + ``save`` would make them (COPY on PostgreSQL, bulk_create elsewhere)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from revcast.core.bulk import create_rows, upsert
+from revcast.customers.models import Account, Contact
+from revcast.org.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def _stored(obj):
+    fresh = type(obj).objects.get(pk=obj.pk)
+    return {f.attname: getattr(fresh, f.attname) for f in type(obj)._meta.concrete_fields}
+
+
+def test_created_rows_match_what_the_database_stores():
+    owner = User.objects.create(username="bulk.owner")
+    parent = Account.objects.create(name="Parent Holdings")
+    made = create_rows(
+        Account,
+        [
+            {"external_id": "B-1", "name": "Alpha", "owner": owner, "parent": parent, "annual_revenue": Decimal("12.50"),
+             "custom": {"tier": "gold", "seats": 3}},
+            {"external_id": "B-2", "name": "Beta", "parent_id": parent.pk},  # an id by attname
+            {"external_id": "B-3", "name": "Gamma", "owner": None},
+        ],
+    )
+    assert [a.external_id for a in made] == ["B-1", "B-2", "B-3"]
+    for obj in made:
+        assert obj.pk is not None and not obj._state.adding and obj._state.db == "default"
+        values = {f.attname: getattr(obj, f.attname) for f in Account._meta.concrete_fields}
+        assert values == _stored(obj)
+    alpha, beta, gamma = made
+    # Defaults as the model defines them, timestamps set, foreign keys as given.
+    assert beta.custom == {} and beta.country == "" and beta.annual_revenue is None and beta.owner_id is None
+    assert alpha.created_at is not None and alpha.updated_at is not None
+    assert Account.objects.get(pk=alpha.pk).custom == {"tier": "gold", "seats": 3}
+    assert beta.parent_id == parent.pk and gamma.owner_id is None
+    # The given instances are cached, as Model(owner=...) caches them: no query to read them back.
+    with CaptureQueriesContext(connection) as ctx:
+        assert alpha.owner.username == "bulk.owner" and alpha.parent.name == "Parent Holdings"
+    assert ctx.captured_queries == []
+    # Ids come from the table's own sequence: an ordinary save after them gets a fresh one.
+    later = Account.objects.create(name="Later")
+    assert later.pk > max(a.pk for a in made)
+
+
+def test_unknown_fields_are_refused_and_nothing_is_written():
+    before = Account.objects.count()
+    with pytest.raises(TypeError, match="colour"), transaction.atomic():
+        create_rows(Account, [{"name": "Ok"}, {"name": "Bad", "colour": "red"}])
+    assert Account.objects.count() == before
+
+
+def test_a_refused_row_raises_a_database_error_and_writes_nothing():
+    Account.objects.create(name="Taken", external_id="DUP-1")
+    before = Account.objects.count()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        create_rows(Account, [{"name": "New", "external_id": "NEW-1"}, {"name": "Again", "external_id": "DUP-1"}])
+    assert Account.objects.count() == before
+    with pytest.raises(DatabaseError), transaction.atomic():
+        create_rows(Contact, [{"first_name": "No", "last_name": None}])
+
+
+def test_upsert_refuses_one_key_twice_in_a_batch_and_creates_updates_and_leaves_the_rest():
+    with pytest.raises(ValueError, match="appears twice"), transaction.atomic():
+        upsert(Account, "external_id", [{"external_id": "X-1", "name": "a"}, {"external_id": "X-1", "name": "b"}])
+    assert not Account.objects.filter(external_id="X-1").exists()
+    first = upsert(Account, "external_id", [{"external_id": "X-1", "name": "a"}, {"external_id": "X-2", "name": "b"}])
+    assert len(first.created) == 2
+    again = upsert(
+        Account, "external_id", [{"external_id": "X-1", "name": "a"}, {"external_id": "X-2", "name": "B"},
+                                 {"external_id": "X-3", "name": "c"}],
+    )
+    assert [a.external_id for a in again.unchanged] == ["X-1"]
+    assert [(o.external_id, ch["name"]) for o, ch in again.updated] == [("X-2", ("b", "B"))]
+    assert [a.name for a in again.created] == ["c"]
+    assert dict(Account.objects.filter(external_id__startswith="X-").values_list("external_id", "name")) == {
+        "X-1": "a", "X-2": "B", "X-3": "c",
+    }
