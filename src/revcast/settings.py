@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -194,6 +195,24 @@ REVCAST_DEMO_PASSWORD = env("REVCAST_DEMO_PASSWORD", default="revcast-demo")
 REVCAST_PHONE_REGION = env("REVCAST_PHONE_REGION", default="CN").upper()
 # A deal is stale when it had neither an activity nor a stage change for this many days.
 REVCAST_STALE_DAYS = env.int("REVCAST_STALE_DAYS", default=30)
+
+# The fiscal calendar of every report and forecast (docs/guide/fiscal-calendar.md, ADR 0021): the month its
+# year starts in (1 = January: fiscal years are calendar years) and whether a year is named by the calendar
+# year it ends in (`end`: April 2016 to March 2017 is FY2017) or starts in (`start`: the same year is FY2016).
+_fiscal_month = env.str("REVCAST_FISCAL_YEAR_START_MONTH", default="1").strip()
+if not (_fiscal_month.isdigit() and 1 <= int(_fiscal_month) <= 12):
+    raise ImproperlyConfigured(
+        f"REVCAST_FISCAL_YEAR_START_MONTH={_fiscal_month!r}: expected the number of the month the fiscal year "
+        "starts in, from 1 (January) to 12 (December)"
+    )
+REVCAST_FISCAL_YEAR_START_MONTH = int(_fiscal_month)
+_fiscal_named_by = env.str("REVCAST_FISCAL_YEAR_NAMED_BY", default="end").strip()
+if _fiscal_named_by.lower() not in ("end", "start"):
+    raise ImproperlyConfigured(
+        f"REVCAST_FISCAL_YEAR_NAMED_BY={_fiscal_named_by!r}: expected end (a year from April 2016 to March "
+        "2017 is FY2017) or start (it is FY2016)"
+    )
+REVCAST_FISCAL_YEAR_NAMED_BY = _fiscal_named_by.lower()
 
 # Background jobs (django-tasks): queued in the database (django-tasks-db), run by `revcast db_worker`
 # (`--queue-name '*'` for every queue; several worker processes may share the queue on PostgreSQL).

@@ -1,5 +1,6 @@
-"""Forecasts for the demo: a trained model, Q4 and October 2017 as of 1 October 2017, monthly and quarterly
-backtests, so that the forecast pages and endpoints have content right after ``revcast demo``.
+"""Forecasts for the demo: a trained model, the quarter (2017-Q4 with calendar years) and the month (2017-10)
+holding 1 October 2017, as of that day, monthly and quarterly backtests, so that the forecast pages and
+endpoints have content right after ``revcast demo``.
 
 Idempotent: what the demo made before is kept (a second ``revcast demo`` adds nothing and takes no time).
 """
@@ -11,13 +12,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from revcast.core import fiscal
 from revcast.forecasting import selectors, services
 from revcast.forecasting.adapter import load_tables
 from revcast.forecasting.engine.asof import Tables
 from revcast.forecasting.models import BacktestRun, ForecastRun, WinModelVersion
 
 AS_OF = "2017-10-01"
-PERIODS = ("2017-Q4", "2017-10")
+PERIOD_KINDS = ("quarter", "month")  # the periods of the fiscal calendar holding AS_OF
 BACKTESTS = ("month", "quarter")
 
 
@@ -58,7 +60,7 @@ def load_demo_forecasts() -> DemoForecasts:
         made.append(f"model #{model.pk}")
     as_of = services.parse_time(AS_OF)
     runs = []
-    for period in PERIODS:
+    for period in (fiscal.period_of(as_of, kind).label for kind in PERIOD_KINDS):
         run = ForecastRun.objects.filter(period=period, as_of=as_of.to_pydatetime()).order_by("-id").first()
         if run is None:
             run = services.run_forecast(period=period, as_of=as_of, source="demo", tables=tables())

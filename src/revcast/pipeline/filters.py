@@ -4,8 +4,8 @@ Query parameters (all optional, combinable; a repeated parameter means OR):
 ``stage``, ``status`` (open|won|lost|closed), ``reached`` (deals that reached this stage or a later one),
 ``owner`` (username), ``team``, ``region``, ``product``, ``series``, ``account`` (name), ``industry``,
 ``forecast_category``, ``closed_from``/``closed_to``, ``created_from``/``created_to``,
-``engaged_from``/``engaged_to``, ``expected_from``/``expected_to``, ``period`` (a label: 2017-Q1, 2017-03,
-2017, applied to the close date), ``q`` (search), ``stale`` (1: no activity nor stage change for
+``engaged_from``/``engaged_to``, ``expected_from``/``expected_to``, ``period`` (a label of the fiscal calendar:
+2017-Q1, 2017-03, FY2017, applied to the close date), ``q`` (search), ``stale`` (1: no activity nor stage change for
 REVCAST_STALE_DAYS days), ``custom.KEY`` (custom field value).
 """
 
@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from revcast.core import fiscal
 from revcast.pipeline.models import ForecastCategory, Opportunity, Stage
 from revcast.pipeline.selectors import search_filter, with_last_touch
 from revcast.reporting.dimensions import custom_value_q, period_bounds
@@ -69,7 +70,8 @@ class OpportunityFilter(df.FilterSet):
     engaged_to = df.DateFilter(field_name="engaged_on", lookup_expr="lte")
     expected_from = df.DateFilter(field_name="expected_close_on", lookup_expr="gte")
     expected_to = df.DateFilter(field_name="expected_close_on", lookup_expr="lte")
-    period = df.CharFilter(method="filter_period", help_text="Close period label: 2017-Q1, 2017-03 or 2017.")
+    period = df.CharFilter(method="filter_period", help_text="Close period label: a fiscal quarter 2017-Q1, a month 2017-03 or a fiscal year FY2017 (2017 while "
+                  "fiscal years are calendar years).")
     q = df.CharFilter(method="filter_search", help_text="Search name, id, account, owner, product.")
     stale = df.CharFilter(
         method="filter_stale", help_text="1: open deals without activity or stage change for stale_days days."
@@ -111,9 +113,8 @@ class OpportunityFilter(df.FilterSet):
         return qs.filter(reached_stage__order__gte=stage.order).exclude(reached_stage__type=Stage.Type.LOST)
 
     def filter_period(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        kind = "quarter" if "Q" in value.upper() else ("month" if "-" in value else "year")
         try:
-            start, end = period_bounds(kind, value)
+            start, end = period_bounds(fiscal.kind_of(value), value)
         except ReportError:
             return qs.none()
         return qs.filter(closed_on__gte=start, closed_on__lt=end)

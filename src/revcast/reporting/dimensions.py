@@ -1,4 +1,9 @@
-"""Dimensions reports group and filter opportunities by: people, org, product, stage, account, time, custom."""
+"""Dimensions reports group and filter opportunities by: people, org, product, stage, account, time, custom.
+
+Time dimensions follow the fiscal calendar (``core.fiscal``): ``month`` is the calendar month (``2017-03``),
+``quarter`` the fiscal quarter (``2017-Q1``), ``year`` the fiscal year (``FY2017``; the bare ``2017`` while
+fiscal years are calendar years, as reports always labelled it — ADR 0021).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import TruncMonth, TruncQuarter, TruncYear
 from django.utils.translation import gettext_noop
 
+from revcast.core import fiscal
 from revcast.core.models import CustomField
 from revcast.reporting.params import ReportError
 
@@ -43,12 +49,8 @@ class Dimension:
         if self.custom_key is not None:
             # JSON values come back typed on SQLite and as text on PostgreSQL: one text form for both.
             return format(value, "g") if isinstance(value, float) else str(value)
-        if self.name == "quarter" and isinstance(value, dt.date):
-            return f"{value.year}-Q{(value.month - 1) // 3 + 1}"
-        if self.name == "month" and isinstance(value, dt.date):
-            return f"{value.year}-{value.month:02d}"
-        if self.name == "year" and isinstance(value, dt.date):
-            return str(value.year)
+        if self.trunc is not None and isinstance(value, dt.date):
+            return fiscal.report_label(value, self.name)
         return value
 
 
@@ -137,24 +139,10 @@ def _json_value(value: str) -> Any:
 
 
 def period_bounds(kind: str, label: str) -> tuple[dt.date, dt.date]:
-    """``2017-Q1`` -> (2017-01-01, 2017-04-01); months ``2017-03``; years ``2017``."""
+    """The first day of a time dimension's period and the first day after it, in the fiscal calendar:
+    ``2017-Q1`` (a fiscal quarter; with calendar years 2017-01-01 to 2017-04-01), months ``2017-03``,
+    fiscal years ``FY2017`` (and ``2017`` while fiscal years are calendar years)."""
     try:
-        if kind == "quarter":
-            year, q = label.upper().split("-Q")
-            start = dt.date(int(year), (int(q) - 1) * 3 + 1, 1)
-            months = 3
-        elif kind == "month":
-            year, month = label.split("-")
-            start = dt.date(int(year), int(month), 1)
-            months = 1
-        else:
-            start = dt.date(int(label), 1, 1)
-            months = 12
-    except ValueError:
-        raise ReportError(f"{kind} {label!r}: expected e.g. 2017-Q1, 2017-03 or 2017") from None
-    total = start.month - 1 + months
-    try:
-        end = dt.date(start.year + total // 12, total % 12 + 1, 1)
-    except ValueError:
-        raise ReportError(f"{kind} {label!r}: outside the supported dates (years 1 to 9998)") from None
-    return start, end
+        return fiscal.period_bounds(kind, label)
+    except fiscal.PeriodError as exc:
+        raise ReportError(str(exc)) from None

@@ -1,7 +1,8 @@
 """The home dashboard: the user's pipeline, funnel, bookings, win rates, top and stale deals.
 
 Thin: the numbers come from ``web.widgets`` (reporting runners and pipeline selectors), the charts from
-``web.charts``. ``?period=`` (2017, 2017-Q3, 2017-03) applies to the funnel cohort, bookings and win
+``web.charts``. ``?period=`` (FY2017, 2017-Q3, 2017-03: a fiscal year or quarter of ``core.fiscal``, or a
+month; a bare 2017 while fiscal years are calendar years) applies to the funnel cohort, bookings and win
 rates; ``?cohort=created|engaged`` picks the funnel's cohort date; ``?stale_days=N`` overrides
 ``settings.REVCAST_STALE_DAYS``. An htmx request gets only the widgets (``_body.html``).
 """
@@ -38,7 +39,8 @@ def _state(request: HttpRequest) -> tuple[dict[str, Any], list[str]]:
     try:
         period = widgets.parse_period(request.GET.get("period"))
     except ReportError:
-        errors.append(_("Unknown period %(period)s: use a year (2017), a quarter (2017-Q3) or a month (2017-03).")
+        errors.append(_("Unknown period %(period)s: use a fiscal year (FY2017), a quarter (2017-Q3) or a month "
+                        "(2017-03).")
                       % {"period": request.GET.get("period")})
         period = widgets.Period()
     cohort = request.GET.get("cohort") or widgets.FUNNEL_COHORTS[0]

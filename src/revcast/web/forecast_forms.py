@@ -9,15 +9,16 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from revcast.forecasting.engine.periods import PeriodError, parse_period
+from revcast.core import fiscal
 
 
 class ForecastRunForm(forms.Form):
-    """A period (``2017-Q4`` or ``2017-11``) and an as-of date (empty: now)."""
+    """A period (a fiscal quarter ``2017-Q4``, a month ``2017-11`` or a fiscal year ``FY2017``) and an as-of date
+    (empty: now)."""
 
     period = forms.CharField(
         label=_("Period"), max_length=16,
-        help_text=_("A quarter (2017-Q4) or a month (2017-11)."),
+        help_text=_("A quarter (2017-Q4), a month (2017-11) or a fiscal year (FY2017)."),
         widget=forms.TextInput(attrs={"placeholder": "2017-Q4", "class": "form-control form-control-sm"}),
     )
     as_of = forms.DateField(
@@ -29,10 +30,11 @@ class ForecastRunForm(forms.Form):
     def clean_period(self) -> str:
         text = self.cleaned_data["period"].strip().upper()
         try:
-            return parse_period(text).label
-        except PeriodError:
+            return fiscal.parse_period(text).label
+        except (ValueError, OverflowError):  # unreadable (PeriodError), or a year pandas cannot hold
             raise forms.ValidationError(
-                _("Unknown period %(period)s: use a quarter (2017-Q4) or a month (2017-11)."),
+                _("Unknown period %(period)s: use a quarter (2017-Q4), a month (2017-11) or a fiscal year "
+                  "(FY2017)."),
                 params={"period": text}, code="period",
             ) from None
 

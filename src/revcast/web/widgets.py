@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import Max, Min
 from django.utils.translation import get_language
 
-from revcast.core import visibility
+from revcast.core import fiscal, visibility
 from revcast.core.models import CustomField
 from revcast.pipeline import selectors
 from revcast.pipeline.models import Opportunity
@@ -37,7 +37,8 @@ FUNNEL_COHORTS = ("created", "engaged")
 
 @dataclass(frozen=True)
 class Period:
-    """A period label (``2017``, ``2017-Q3``, ``2017-03``) and its first and last day; empty = all time."""
+    """A period label (``FY2017`` or ``2017``, ``2017-Q3``, ``2017-03``) and its first and last day, in the
+    fiscal calendar (``core.fiscal``); empty = all time."""
 
     label: str = ""
     start: dt.date | None = None
@@ -49,11 +50,12 @@ class Period:
 
 
 def period_kind(label: str) -> str:
-    return "quarter" if "Q" in label.upper() else ("month" if "-" in label else "year")
+    return fiscal.kind_of(label)
 
 
 def parse_period(text: str | None) -> Period:
-    """``2017-Q3`` -> Period(2017-07-01 .. 2017-09-30); raises ReportError on a malformed label."""
+    """``2017-Q3`` -> Period(first .. last day of fiscal quarter 3 of FY2017); raises ReportError on a malformed
+    label."""
     label = (text or "").strip().upper()
     if not label:
         return Period()
@@ -76,7 +78,7 @@ def month_start(label: str) -> dt.date:
 
 
 def period_choices(user: Any) -> list[str]:
-    """Years and quarters (newest first) spanned by the close and creation dates of the user's deals."""
+    """Fiscal years and quarters (newest first) spanned by the close and creation dates of the user's deals."""
     span = visibility.opportunities(user).aggregate(
         closed_min=Min("closed_on"), closed_max=Max("closed_on"),
         created_min=Min("created_on"), created_max=Max("created_on"),
@@ -85,13 +87,15 @@ def period_choices(user: Any) -> list[str]:
     if not days:
         return []
     first, last = min(days), max(days)
+    calendar = fiscal.calendar()
     labels: list[str] = []
-    for year in range(last.year, first.year - 1, -1):
-        labels.append(str(year))
+    for fiscal_year in range(calendar.fiscal_year(last.year, last.month),
+                             calendar.fiscal_year(first.year, first.month) - 1, -1):
+        labels.append(fiscal.report_label(dt.date(*calendar.year_start(fiscal_year), 1), "year"))
         for quarter in range(4, 0, -1):
-            start = dt.date(year, (quarter - 1) * 3 + 1, 1)
+            start = dt.date(*calendar.quarter_start(fiscal_year, quarter), 1)
             if add_months(start, 3) > first and start <= last:
-                labels.append(f"{year}-Q{quarter}")
+                labels.append(fiscal.label_of(start, "quarter"))
     return labels
 
 

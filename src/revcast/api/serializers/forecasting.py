@@ -84,7 +84,8 @@ class ForecastRunSerializer(serializers.ModelSerializer):
 class ForecastRunCreateSerializer(serializers.Serializer):
     period = serializers.CharField(
         max_length=16, required=False, allow_blank=True,
-        help_text=_("2017-Q4, 2017-11, or month / quarter (the one containing as_of). Default: quarter."),
+        help_text=_("2017-Q4, 2017-11, FY2017, or month / quarter / year (the one containing as_of). "
+                    "Default: quarter."),
     )
     as_of = serializers.DateTimeField(
         required=False, allow_null=True, help_text=_("Forecast with what was known then. Default: now.")

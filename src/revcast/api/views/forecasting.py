@@ -30,17 +30,18 @@ from revcast.api.serializers.forecasting import (
     PeriodForecastSerializer,
 )
 from revcast.api.views.base import ApiViewMixin, IdFilter
+from revcast.core import fiscal, visibility
 from revcast.core import permissions as core_permissions
-from revcast.core import visibility
 from revcast.forecasting import selectors, services
-from revcast.forecasting.engine.periods import parse_period
 from revcast.forecasting.models import DealForecast, ForecastRun
 from revcast.forecasting.selectors import SLICES, ForecastError
 
 PERIOD = OpenApiParameter(
     "period", OpenApiTypes.STR, examples=[OpenApiExample("a quarter", value="2017-Q4"),
-                                          OpenApiExample("a month", value="2017-11")],
-    description="The period (2017-Q4, 2017-11). Default: the period of the newest run.",
+                                          OpenApiExample("a month", value="2017-11"),
+                                          OpenApiExample("a fiscal year", value="FY2017")],
+    description="The period: a fiscal quarter (2017-Q4), a month (2017-11) or a fiscal year (FY2017), in the "
+    "configured fiscal calendar. Default: the period of the newest run.",
 )
 
 
@@ -49,12 +50,13 @@ def bad_input(exc: Exception, field: str = "non_field_errors") -> exceptions.Val
 
 
 def period_param(request: Request) -> str | None:
-    """The ``period`` query parameter as its canonical label (``2017-q4`` -> ``2017-Q4``); 400 when unreadable."""
+    """The ``period`` query parameter as its canonical label (``2017-q4`` -> ``2017-Q4``, ``fy2017`` -> ``FY2017``);
+    400 when unreadable."""
     text = request.query_params.get("period") or None
     if text is None:
         return None
     try:
-        return parse_period(text).label
+        return fiscal.parse_period(text).label
     except (ValueError, OverflowError) as exc:  # unreadable (PeriodError), or a year pandas cannot hold
         raise bad_input(exc, "period") from None
 

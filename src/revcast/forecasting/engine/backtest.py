@@ -5,7 +5,7 @@ then, and compare it with what was won, beside two baselines.
 - **weighted pipeline**: closed so far + Σ amount × stage probability over the deals open at the as-of time
   whose expected close date falls in the period or is unknown (a deal without a close date is counted, as
   the pipeline report lists it).
-- **seasonal naive**: what was won in the same period one cycle earlier (a year: 12 months, 4 quarters);
+- **seasonal naive**: what was won in the same period one cycle earlier (a year: 12 months, 4 quarters, 1 year);
   when the history does not reach back a whole cycle, the previous period (plain naive), and the period
   row says which period it used.
 
@@ -25,20 +25,21 @@ import pandas as pd
 from revcast.forecasting.engine import events
 from revcast.forecasting.engine.asof import Tables, _as_time, snapshot
 from revcast.forecasting.engine.forecast import DRAWS, WinScorer, forecast_period, won_between
-from revcast.forecasting.engine.periods import Period, period_of, periods_between
+from revcast.forecasting.engine.periods import CALENDAR, FiscalCalendar, Period, period_of, periods_between
 
-CYCLE = {"month": 12, "quarter": 4}
+CYCLE = {"month": 12, "quarter": 4, "year": 1}
 
 
-def default_range(tables: Tables, kind: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+def default_range(tables: Tables, kind: str,
+                  calendar: FiscalCalendar = CALENDAR) -> tuple[pd.Timestamp, pd.Timestamp]:
     """From the first period that starts after the first recorded close (there is something to learn
     from), to the last period that ended by the last recorded close."""
     closed = events.closing_rows(tables)
     if closed.empty:
         raise ValueError("no deal has closed yet: there is nothing to backtest against")
     first, last = closed["closed_at"].min(), closed["closed_at"].max()
-    start = period_of(first, kind).shift(1)
-    end = period_of(last, kind)
+    start = period_of(first, kind, calendar).shift(1)
+    end = period_of(last, kind, calendar)
     if end.end > last + pd.Timedelta(days=1):
         end = end.shift(-1)
     return start.start, end.start
@@ -69,10 +70,11 @@ def backtest(
     seed: int = 0,
     draws: int = DRAWS,
     train: Callable[[Tables, pd.Timestamp, int], WinScorer] | None = None,
+    calendar: FiscalCalendar = CALENDAR,
 ) -> dict[str, Any]:
     """The issue's JSON shape: ``{"periods": [...], "summary": {"revcast": {mape, bias, coverage},
     "weighted_pipeline": {mape, bias}, "seasonal_naive": {mape, bias}}}``. ``train`` builds the win model
-    known at an as-of time (default: ``winmodel.train``)."""
+    known at an as-of time (default: ``winmodel.train``); the periods are those of ``calendar``."""
     if at not in ("start", "mid"):
         raise ValueError(f"at {at!r}: expected start or mid")
     if train is None:
@@ -81,14 +83,14 @@ def backtest(
         def train(tables: Tables, cutoff: pd.Timestamp, seed: int) -> WinScorer:
             return winmodel.train(tables, cutoff, seed=seed)
 
-    lo, hi = default_range(tables, period)
+    lo, hi = default_range(tables, period, calendar)
     lo = _as_time(start) if start is not None else lo
     hi = _as_time(end) if end is not None else hi
     won = events.closing_rows(tables)
-    first_won = period_of(won.loc[won["won"], "closed_at"].min(), period).start
+    first_won = period_of(won.loc[won["won"], "closed_at"].min(), period, calendar).start
     rows: list[dict[str, Any]] = []
     actuals: dict[str, float] = {}
-    for p in periods_between(period, lo, hi):
+    for p in periods_between(period, lo, hi, calendar):
         as_of = p.start if at == "start" else p.mid
         model = train(tables, as_of, seed)
         fc = forecast_period(tables, as_of, p.start, p.end, win_model=model, seed=seed, draws=draws)
