@@ -2,7 +2,8 @@
 
 Every parameter lives in the query string, so a report view can be bookmarked and shared:
 ``by`` (one or two dimensions), ``from`` / ``to`` (the report's own date, inclusive), the report's options
-(``cohort`` for the funnel, ``start`` for the sales cycle), filters ``region``, ``team``, ``owner``,
+(``cohort`` for the funnel, ``start`` for the sales cycle; free-text ones such as ``period`` for pipeline changes
+and slipped deals, whose pages are ``web.changes``), filters ``region``, ``team``, ``owner``,
 ``product``, ``stage`` (repeatable: OR), and ``measure`` (the column the chart shows). The export URL takes
 the same query string and runs the same report, so the file holds the same numbers as the page.
 """
@@ -115,6 +116,10 @@ def parse_request(name: str, query: QueryDict, dimension_names: set[str]) -> Rep
             req.options[key] = value
         elif value:
             req.errors.append(_("Unknown value %(value)s for %(option)s.") % {"value": value, "option": key})
+    for key in runner.free_options:  # options taking any text (a period, a date): the report checks them
+        value = query.get(key, "").strip()
+        if value:
+            req.options[key] = value
     for dim in widgets.FILTER_DIMENSIONS:
         values = [v.strip() for v in query.getlist(dim) if v.strip()]
         if values:
@@ -124,7 +129,7 @@ def parse_request(name: str, query: QueryDict, dimension_names: set[str]) -> Rep
 
 
 def _run(request: HttpRequest, name: str) -> tuple[ReportRequest, ReportResult | None, list[tuple[str, str]]]:
-    if name not in REPORTS:
+    if name not in REPORTS or name not in REPORT_LABELS:
         raise Http404
     dims = allowed_dimensions(name, widgets.dimension_choices())
     req = parse_request(name, request.GET, {n for n, _label in dims})
@@ -229,7 +234,7 @@ def _context(request: HttpRequest, name: str, req: ReportRequest, result: Report
         "filters": [(dim, FILTER_LABELS[dim], values, req.where.get(dim, []),
                      [(v, shown.get(dim, {}).get(v, v)) for v in values])
                     for dim, values in choices.items()],
-        "reports": [(n, REPORT_LABELS.get(n, n)) for n in REPORTS],
+        "reports": [(n, REPORT_LABELS[n]) for n in REPORTS if n in REPORT_LABELS],
         "where_summary": [(FILTER_LABELS.get(dim, dim), ", ".join(shown.get(dim, {}).get(v, v) for v in values))
                           for dim, values in req.where.items()],
         "errors": req.errors,

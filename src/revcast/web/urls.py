@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("revcast.web.urls_changes")),  # before urls_dashboard: its reports/<name>/ takes any name
     path("", include("revcast.web.urls_dashboard")),
     path("", include("revcast.web.urls_records")),
     path("", include("revcast.web.urls_forecast")),

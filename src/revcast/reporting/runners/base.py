@@ -27,14 +27,16 @@ class ReportRunner:
     date_label: ClassVar[str] = ""
     default_by: ClassVar[Sequence[str]] = ()
     options: ClassVar[dict[str, Sequence[str]]] = {}
+    free_options: ClassVar[dict[str, str]] = {}  # options taking any text (checked by the report): name -> help
 
     def __init__(self, params: ReportParams) -> None:
         self.params = params
         for key, value in params.options.items():
+            if key in self.free_options:
+                continue
             if key not in self.options:
-                raise ReportError(
-                    f"report {self.name!r} has no option {key!r}; options: {sorted(self.options) or 'none'}"
-                )
+                known = sorted([*self.options, *self.free_options])
+                raise ReportError(f"report {self.name!r} has no option {key!r}; options: {known or 'none'}")
             if value not in self.options[key]:
                 raise ReportError(f"option {key}={value!r}: expected one of {list(self.options[key])}")
         self.by: list[Dimension] = [dimensions.get(name) for name in (params.by or list(self.default_by))]
@@ -44,6 +46,10 @@ class ReportRunner:
 
     def option(self, key: str) -> str:
         return self.params.options.get(key, self.options[key][0])
+
+    def free(self, key: str) -> str:
+        """A free-text option's value ('' when not given)."""
+        return self.params.options.get(key, "").strip()
 
     @property
     def period_field(self) -> str:
