@@ -337,7 +337,9 @@ def test_report_by_owner_lists_only_the_team(api, users):
 
 def test_the_reports_list_is_the_same_for_everyone(api, users):
     names = [r["name"] for r in api(users.darcel).get("/api/reports/").json()]
-    assert names == ["pipeline", "funnel", "win-rate", "bookings", "sales-cycle"]
+    assert names == ["pipeline", "funnel", "win-rate", "bookings", "sales-cycle", "pipeline-changes",
+                     "pipeline-changes-deals", "slipped-deals", "forecast-submissions", "forecast-rollup",
+                     "forecast-accuracy"]
     assert [r["name"] for r in api(users.fin_sub).get("/api/reports/").json()] == names
 
 
@@ -360,6 +362,12 @@ COVERED = {
     ("/api/forecast/runs/", "post"): "test_only_managers_and_admins_run_forecasts, test_a_manager_runs_a_forecast...",
     ("/api/forecast/model/", "get"): "test_everyone_reads_the_model_card",
     ("/api/forecast/backtests/latest/", "get"): "test_backtests_are_for_those_who_see_everything",
+    # The collaborative forecast's visibility tests are in test_collab_api.py.
+    ("/api/forecast/submissions/", "get"): "test_each_role_lists_exactly_the_calls_it_may_see",
+    ("/api/forecast/submissions/", "post"): "test_each_role_lists_exactly_the_calls_it_may_see (read-only: 403)",
+    ("/api/forecast/adjustments/", "get"): "test_each_role_lists_exactly_the_calls_it_may_see",
+    ("/api/forecast/adjustments/", "post"): "test_a_manager_never_sees_another_team, test_who_may_adjust",
+    ("/api/forecast/rollup/", "get"): "test_each_role_lists_exactly_the_calls_it_may_see",
 }
 ENDPOINTS = {"opportunities", "accounts", "contacts", "activities", "products", "stages"}
 
@@ -376,4 +384,4 @@ def test_every_operation_is_in_this_matrix(maven):
         if (generic, method) in COVERED or (path, method) in COVERED:
             covered.add((path, method))
     assert operations - covered == set(), "new API operations need a visibility test (and a row in COVERED)"
-    assert len(operations) == 45
+    assert len(operations) == 50

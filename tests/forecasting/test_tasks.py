@@ -51,8 +51,13 @@ def test_enqueue_then_the_worker_runs_the_nightly_forecast(maven, worker_in_test
     assert set(runs.values_list("period", flat=True)) == _current_periods()
     model = WinModelVersion.objects.get(is_active=True)
     assert model.source == "nightly" and set(runs.values_list("model", flat=True)) == {model.pk}
+    # The week's snapshot of the forecast calls of both periods, one row per person and one for the company.
+    from revcast.forecasting.models import ForecastSnapshot
+
+    taken = {p: ForecastSnapshot.objects.filter(period=p).count() for p in _current_periods()}
+    assert min(taken.values()) > 1
     assert queued.return_value == {"model": model.pk, "verdict": model.verdict,
-                                   "runs": {r.period: r.pk for r in runs}}
+                                   "runs": {r.period: r.pk for r in runs}, "snapshots": taken}
 
 
 def test_nightly_inline(maven):

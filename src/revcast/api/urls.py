@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from revcast.api.errors import not_found
 from revcast.api.views.activities import ActivityViewSet
+from revcast.api.views.collab import AdjustmentView, RollupView, SubmissionView
 from revcast.api.views.customers import AccountViewSet, ContactViewSet
 from revcast.api.views.forecasting import (
     ForecastRunView,
@@ -35,6 +36,9 @@ urlpatterns = [
     path("forecast/runs/", ForecastRunView.as_view(), name="forecast-runs"),
     path("forecast/model/", ModelCardView.as_view(), name="forecast-model"),
     path("forecast/backtests/latest/", LatestBacktestView.as_view(), name="forecast-backtest-latest"),
+    path("forecast/submissions/", SubmissionView.as_view(), name="forecast-submissions"),
+    path("forecast/adjustments/", AdjustmentView.as_view(), name="forecast-adjustments"),
+    path("forecast/rollup/", RollupView.as_view(), name="forecast-rollup"),
     path("", include(router.urls)),
     re_path(r"^.*$", not_found),  # any other /api/ address: 404 in the API's error shape
 ]

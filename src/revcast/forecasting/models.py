@@ -7,6 +7,8 @@ was, and compared with what happened. Rows here are written by ``forecasting.ser
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -73,6 +75,7 @@ class ForecastRun(Provenance):
     class Kind(models.TextChoices):
         MONTH = "month", _("Month")
         QUARTER = "quarter", _("Quarter")
+        YEAR = "year", _("Year")
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     as_of = models.DateTimeField(_("as of"), help_text=_("The forecast uses only what was known at this time."))
@@ -176,3 +179,193 @@ class BacktestRun(Provenance):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.period_kind} backtest {self.start}..{self.end}"
+
+
+# ---------------------------------------------------------------- the collaborative forecast (ADR 0022)
+
+
+def _money(verbose: Any, *, null: bool = False) -> models.DecimalField:
+    return models.DecimalField(verbose, max_digits=18, decimal_places=2, null=null, blank=null)
+
+
+class InPeriod(models.Model):
+    """A row about one period of the fiscal calendar: its label and the dates it covered then (end exclusive)."""
+
+    period = models.CharField(_("period"), max_length=16)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+
+    class Meta:
+        abstract = True
+
+
+class ForecastSubmission(InPeriod):
+    """A person's call for a period: commit, best case and pipeline for their own deals. Every submission is kept;
+    the newest one counts. Nothing ever changes a submission: a manager's adjustment is a separate row."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="forecast_submissions", verbose_name=_("user")
+    )
+    commit = _money(_("commit"))
+    best_case = _money(_("best case"))
+    pipeline = _money(_("pipeline"))
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    note = models.TextField(_("note"), blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"))
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.WEB)
+
+    class Meta:
+        ordering = ["period", "user", "-submitted_at", "-id"]
+        verbose_name = _("forecast submission")
+        verbose_name_plural = _("forecast submissions")
+        indexes = [models.Index(fields=["period", "user", "-submitted_at"], name="forecasting_sub_latest_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(commit__gte=0, best_case__gte=0, pipeline__gte=0), name="forecasting_sub_not_negative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.period}: commit {self.commit}"
+
+
+class ForecastAdjustment(InPeriod):
+    """A manager's change to the number of someone below them (or to their own roll-up) for a period.
+
+    It never overwrites anything: the adjusted person still sees their own submission, and the adjustment applies
+    only in the roll-ups of the manager who made it and of those above them.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="forecast_adjustments",
+        verbose_name=_("adjusted user"),
+    )
+    adjusted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="forecast_adjustments_made",
+        verbose_name=_("adjusted by"),
+    )
+    commit = _money(_("commit"), null=True)
+    best_case = _money(_("best case"), null=True)
+    note = models.TextField(_("note"))
+    created_at = models.DateTimeField(_("created at"))
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.WEB)
+
+    class Meta:
+        ordering = ["period", "user", "-created_at", "-id"]
+        verbose_name = _("forecast adjustment")
+        verbose_name_plural = _("forecast adjustments")
+        indexes = [models.Index(fields=["period", "user", "-created_at"], name="forecasting_adj_latest_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(commit__isnull=False) | models.Q(best_case__isnull=False),
+                name="forecasting_adj_changes_something",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(commit__isnull=True) | models.Q(commit__gte=0))
+                & (models.Q(best_case__isnull=True) | models.Q(best_case__gte=0)),
+                name="forecasting_adj_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.period} by {self.adjusted_by_id}: commit {self.commit}"
+
+
+class ForecastSnapshot(InPeriod):
+    """The forecast of one node of the hierarchy (a person with everyone below them; ``user`` null: the company)
+    for a period, frozen once a week: the reps' calls as submitted, the number after every manager's adjustment,
+    the pipeline, what was closed, and the AI's range. Closing the period compares each with what was won."""
+
+    week = models.DateField(_("week"), help_text=_("The Monday of the week the snapshot stands for."))
+    taken_at = models.DateTimeField(_("taken at"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        verbose_name=_("user"),
+    )
+    rep_commit = _money(_("reps' commit"))
+    rep_best_case = _money(_("reps' best case"))
+    commit = _money(_("commit"))
+    best_case = _money(_("best case"))
+    pipeline = _money(_("pipeline"))
+    closed = _money(_("closed"))
+    weighted = _money(_("weighted pipeline"))
+    quota = _money(_("quota"), null=True)
+    ai_p10 = _money(_("AI P10"), null=True)
+    ai_p50 = _money(_("AI P50"), null=True)
+    ai_p90 = _money(_("AI P90"), null=True)
+    ai_run = models.ForeignKey(
+        ForecastRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("AI run")
+    )
+    missing = models.PositiveIntegerField(_("missing submissions"), default=0)
+
+    class Meta:
+        ordering = ["period", "week", "user"]
+        verbose_name = _("forecast snapshot")
+        verbose_name_plural = _("forecast snapshots")
+        constraints = [
+            models.UniqueConstraint(fields=["period", "week", "user"], condition=Q(user__isnull=False),
+                                    name="forecasting_snapshot_one_per_week"),
+            models.UniqueConstraint(fields=["period", "week"], condition=Q(user__isnull=True),
+                                    name="forecasting_snapshot_company_one_per_week"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} week of {self.week}: user {self.user_id or 'company'}"
+
+
+class PeriodClose(models.Model):
+    """A closed period: when it was closed, by whom, and the accuracy of every snapshot against what was won."""
+
+    period = models.CharField(_("period"), max_length=16, unique=True)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    closed_at = models.DateTimeField(_("closed at"))
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("closed by"),
+    )
+
+    class Meta:
+        ordering = ["-period_start", "period"]
+        verbose_name = _("closed period")
+        verbose_name_plural = _("closed periods")
+
+    def __str__(self) -> str:
+        return self.period
+
+
+class ForecastAccuracy(models.Model):
+    """One forecast against the actual: a node, a source (rep, manager, AI), a week of a closed period.
+
+    ``error`` is |forecast − actual| / actual and ``bias`` (forecast − actual) / actual; both are empty when
+    nothing was won (the ratio has no meaning then)."""
+
+    class ForecastSource(models.TextChoices):
+        REP = "rep", _("Reps")
+        MANAGER = "manager", _("Managers")
+        AI = "ai", _("AI")
+
+    close = models.ForeignKey(PeriodClose, on_delete=models.CASCADE, related_name="rows", verbose_name=_("period"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        verbose_name=_("user"),
+    )
+    is_team = models.BooleanField(_("team"), default=False, help_text=_("A manager's whole subtree."))
+    source = models.CharField(_("source"), max_length=8, choices=ForecastSource.choices)
+    week = models.DateField(_("week"))
+    week_index = models.SmallIntegerField(
+        _("week of the period"), help_text=_("1: the week the period starts in; 0 or less: before it.")
+    )
+    forecast = _money(_("forecast"))
+    actual = _money(_("actual"))
+    error = models.FloatField(_("error"), null=True, blank=True)
+    bias = models.FloatField(_("bias"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["close", "user", "source", "week"]
+        verbose_name = _("forecast accuracy")
+        verbose_name_plural = _("forecast accuracy")
+        indexes = [models.Index(fields=["close", "source", "week_index"], name="forecasting_acc_source_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.close_id} {self.source} week {self.week_index}: user {self.user_id or 'company'}"

@@ -21,13 +21,14 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
+from revcast.core import fiscal
+from revcast.core.fiscal import KINDS, Period, PeriodError
 from revcast.forecasting import selectors
 from revcast.forecasting.adapter import load_tables
 from revcast.forecasting.engine import backtest as engine_backtest
 from revcast.forecasting.engine import explain, winmodel
 from revcast.forecasting.engine import forecast as engine_forecast
 from revcast.forecasting.engine.asof import Tables, snapshot
-from revcast.forecasting.engine.periods import KINDS, Period, PeriodError, parse_period, period_of
 from revcast.forecasting.models import BacktestRun, DealForecast, ForecastRun, WinModelVersion
 from revcast.forecasting.selectors import (
     SLICES,
@@ -47,6 +48,8 @@ __all__ = [
 
 CENT = Decimal("0.01")
 MAX_DRAWS = 10_000  # memory grows with deals x draws
+# Backtests replay months and quarters; a fiscal year can be forecast, but replaying years needs years of history.
+BACKTEST_KINDS = ("month", "quarter")
 TOP_FACTORS = 5
 
 
@@ -68,13 +71,13 @@ def parse_time(value: Any, *, name: str = "as_of") -> pd.Timestamp:
 
 
 def resolve_period(period: str | None, as_of: pd.Timestamp) -> Period:
-    """A period label (``2017-Q4``, ``2017-11``) or a kind (``month``, ``quarter``: the one containing ``as_of``);
-    None: the quarter containing ``as_of``."""
+    """A period label of the fiscal calendar (``2017-Q4``, ``2017-11``, ``FY2017``) or a kind (``month``,
+    ``quarter``, ``year``: the one containing ``as_of``); None: the fiscal quarter containing ``as_of``."""
     text = (period or "quarter").strip()
     try:
         if text.lower() in KINDS:
-            return period_of(as_of, text.lower())
-        return parse_period(text)
+            return fiscal.period_of(as_of, text.lower())
+        return fiscal.parse_period(text)
     except PeriodError as exc:
         raise ForecastError(str(exc)) from exc
     except (ValueError, OverflowError) as exc:  # a year pandas cannot hold (before 1678 or after 2261)
@@ -245,8 +248,8 @@ def run_backtest(period_kind: str = "quarter", at: str = "start", start: Any = N
     a model trained then, compared with what was won) and store the result. ``start``/``end`` (dates) choose the
     periods; by default every period with closed deals before it and a known outcome. ``start``/``end`` of the
     stored run are the first day of the first period and the first day after the last one."""
-    if period_kind not in KINDS:
-        raise ForecastError(f"period {period_kind!r}: expected one of {', '.join(KINDS)}")
+    if period_kind not in BACKTEST_KINDS:
+        raise ForecastError(f"period {period_kind!r}: expected one of {', '.join(BACKTEST_KINDS)}")
     if at not in ("start", "mid"):
         raise ForecastError(f"at {at!r}: expected start or mid")
     first = parse_time(start, name="from") if start not in (None, "") else None
@@ -256,12 +259,13 @@ def run_backtest(period_kind: str = "quarter", at: str = "start", start: Any = N
     started = time.monotonic()
     tables = _data(tables if tables is not None else load_tables(None))
     try:
-        result = engine_backtest.backtest(tables, period_kind, at, first, last, seed=seed)
+        result = engine_backtest.backtest(tables, period_kind, at, first, last, seed=seed,
+                                          calendar=fiscal.calendar())
     except PeriodError as exc:
         raise ForecastError(str(exc)) from exc
     except ValueError as exc:  # the engine's words for data it cannot backtest (e.g. nothing closed yet)
         raise ForecastError(f"cannot backtest: {exc}") from exc
-    periods = [parse_period(row["period"]) for row in result.get("periods", [])]
+    periods = [fiscal.parse_period(row["period"]) for row in result.get("periods", [])]
     if periods:
         span = (periods[0].start.date(), periods[-1].end.date())
     else:
@@ -278,10 +282,15 @@ def run_backtest(period_kind: str = "quarter", at: str = "start", start: Any = N
 
 
 def nightly(*, now: Any = None, seed: int = 0, source: str = "nightly") -> dict[str, Any]:
-    """Retrain the win model, then forecast the current month and quarter: what the nightly task does."""
+    """Retrain the win model, forecast the current month and quarter, and take the week's snapshot of their
+    forecast calls when the week has none yet: what the nightly task does."""
     t = parse_time(now)
     tables = load_tables(None)  # read once: the model and both forecasts use the same data
     version = train_model(cutoff=t, seed=seed, source=source, tables=tables)
     runs = [run_forecast(period=kind, as_of=t, seed=seed, source=source, tables=tables)
             for kind in ("month", "quarter")]
-    return {"model": version.pk, "verdict": version.verdict, "runs": {r.period: r.pk for r in runs}}
+    from revcast.forecasting.collab.snapshots import weekly_snapshots
+
+    snapshots = weekly_snapshots([r.period for r in runs], at=t.to_pydatetime())
+    return {"model": version.pk, "verdict": version.verdict, "runs": {r.period: r.pk for r in runs},
+            "snapshots": snapshots}

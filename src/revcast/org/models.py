@@ -90,3 +90,46 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Quota(models.Model):
+    """A sales target for one person or one team in one period (``2017-Q4``, ``2017-11``, ``FY2017``).
+
+    A team's quota is set on its own and may differ from the sum of its members' quotas (managers often carry
+    more, or less, than they hand out); roll-ups show both. The period is kept by its label, with the dates it
+    covered when the quota was set (a later change of the fiscal calendar does not move stored quotas).
+    """
+
+    period = models.CharField(_("period"), max_length=16, help_text=_("2017-Q4, 2017-11 or FY2017."))
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"), help_text=_("First day after the period (exclusive)."))
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="quotas", verbose_name=_("user")
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="quotas", verbose_name=_("team")
+    )
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["period", "team__name", "user__username"]
+        verbose_name = _("quota")
+        verbose_name_plural = _("quotas")
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(user__isnull=False, team__isnull=True) | models.Q(user__isnull=True, team__isnull=False)),
+                name="org_quota_user_xor_team",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="org_quota_not_negative"),
+            models.UniqueConstraint(fields=["period", "user"], condition=models.Q(user__isnull=False),
+                                    name="org_quota_one_per_user_period"),
+            models.UniqueConstraint(fields=["period", "team"], condition=models.Q(team__isnull=False),
+                                    name="org_quota_one_per_team_period"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.user.username if self.user_id and self.user else (self.team.name if self.team else "?")
+        return f"{who} {self.period}: {self.amount} {self.currency}"

@@ -8,13 +8,21 @@ from revcast.reporting.params import ReportError, ReportParams
 from revcast.reporting.result import ReportResult
 from revcast.reporting.runners.base import ReportRunner
 from revcast.reporting.runners.bookings import BookingsReport
+from revcast.reporting.runners.forecast_calls import AccuracyReport, RollupReport, SubmissionsReport
 from revcast.reporting.runners.funnel import FunnelReport
 from revcast.reporting.runners.pipeline import PipelineReport
+from revcast.reporting.runners.pipeline_changes import PipelineChangesDealsReport, PipelineChangesReport
 from revcast.reporting.runners.sales_cycle import SalesCycleReport
+from revcast.reporting.runners.slipped import SlippedDealsReport
 from revcast.reporting.runners.win_rate import WinRateReport
 
 REPORTS: dict[str, type[ReportRunner]] = {
-    r.name: r for r in (PipelineReport, FunnelReport, WinRateReport, BookingsReport, SalesCycleReport)
+    r.name: r
+    for r in (
+        PipelineReport, FunnelReport, WinRateReport, BookingsReport, SalesCycleReport,
+        PipelineChangesReport, PipelineChangesDealsReport, SlippedDealsReport,
+        SubmissionsReport, RollupReport, AccuracyReport,
+    )
 }
 
 

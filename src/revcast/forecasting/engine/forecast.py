@@ -316,14 +316,17 @@ def dispersion(tables: Tables, as_of: pd.Timestamp, start: pd.Timestamp | str, e
 
 def simulate(scored: pd.DataFrame, new: NewBusiness, closed: pd.DataFrame, *, by: str | None = None,
              draws: int = DRAWS, seed: int = 0, new_scope: np.ndarray | None = None, dispersion: float = 0.0,
-             chunk: int = 4096) -> dict[str, Any]:
+             chunk: int = 4096, rollups: dict[Any, Any] | None = None) -> dict[str, Any]:
     """Totals (and per-group rows when ``by`` names a column): closed, open_expected, new_expected, expected,
     p10, p50, p90. Expected values are exact sums; the percentiles come from ``draws`` simulated outcomes.
 
     ``scored`` and ``closed`` hold the deals of the scope; ``new_scope`` selects the new-business pool rows of
     the scope (the new deals are drawn for the whole company, then those outside the scope are dropped, so
     every scope sees the same draws). ``dispersion`` is the variance of a common factor (mean 1) that scales
-    every open deal's chance, and the chance of each new deal, within a draw (see ``closing_dispersion``)."""
+    every open deal's chance, and the chance of each new deal, within a draw (see ``closing_dispersion``).
+
+    ``rollups`` (with ``by``) names sets of groups, e.g. the owners of each subtree of a hierarchy: each set gets
+    its row too, from the sum of its groups' outcomes draw by draw (so its percentiles are those of the sum)."""
     pool = new.pool
     in_scope = np.ones(len(pool), dtype=bool) if new_scope is None else np.asarray(new_scope, dtype=bool)
     keys_open = _group_codes(scored, by)
@@ -382,6 +385,14 @@ def simulate(scored: pd.DataFrame, new: NewBusiness, closed: pd.DataFrame, *, by
 
     total = row(totals[:, :g].sum(axis=1), closed_sum.sum(), open_expected.sum(), new_mean.sum())
     out: dict[str, Any] = {"total": total, "draws": draws, "seed": seed, "new_samples": new.samples}
+    if rollups is not None:
+        if by is None:
+            raise ValueError("rollups need `by`: they are sets of its groups")
+        out["rollups"] = {}
+        for key, members in rollups.items():
+            cols = [index[m] for m in members if m in index]
+            out["rollups"][key] = row(totals[:, cols].sum(axis=1), closed_sum[cols].sum(), open_expected[cols].sum(),
+                                      new_mean[cols].sum())
     if by is not None:
         out["by"] = by
         out["groups"] = [

@@ -45,6 +45,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  note: {note}")
         if not options["no_forecasts"]:
             self.load_forecasts()
+            self.load_collab()
         self.stdout.write(
             "\nLog in with password '" + settings.REVCAST_DEMO_PASSWORD + "' as:\n"
             "  admin                 (administrator, sees everything)\n"
@@ -78,3 +79,11 @@ class Command(BaseCommand):
                 if (summary.get(name) or {}).get("mape") is not None
             ]
             self.stdout.write(f"  {backtest.period_kind}ly backtest: " + (", ".join(figures) or "no scored periods"))
+
+    def load_collab(self) -> None:
+        from revcast.forecasting.collab.demo import SIMULATED, load_demo_collab
+
+        self.stdout.write(f"\nCollaborative forecast (2017 quotas; {SIMULATED} simulated weekly calls, closed) ...")
+        demo = load_demo_collab()
+        made = ", ".join(demo.made) if demo.made else "nothing new (already there)"
+        self.stdout.write(f"  made {made} in {demo.seconds:.1f} s")

@@ -1,11 +1,13 @@
-"""revcast forecast train | run | backtest | nightly: the forecasting engine from the command line.
+"""revcast forecast train | run | backtest | nightly | snapshot | close: the forecasting engine from the command line.
 
     revcast forecast train [--cutoff DATE] [--seed N] [--format table|json]
-    revcast forecast run [--period 2017-Q4|2017-11|month|quarter] [--as-of DATE] [--by owner|team|region|product]
-                         [--as USER] [--seed N] [--draws N] [--top N] [--format table|json]
+    revcast forecast run [--period 2017-Q4|2017-11|FY2017|month|quarter|year] [--as-of DATE]
+                         [--by owner|team|region|product] [--as USER] [--seed N] [--draws N] [--top N] [--format table|json]
     revcast forecast backtest --period month|quarter [--at start|mid] [--from DATE] [--to DATE] [--seed N]
                               [--format table|json]
     revcast forecast nightly [--enqueue]
+    revcast forecast snapshot [--period PERIOD ...] [--at TIME]
+    revcast forecast close --period PERIOD [--force] [--format table|json]
 
 Every command stores what it made (a model version, a forecast run, a backtest) and prints it. Without ``--as``
 a forecast is shown company-wide (the system); with it, as the share that user may see.
@@ -42,7 +44,7 @@ class Command(BaseCommand):
     help = "Train the win model, run and store forecasts and backtests, queue the nightly job."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{train,run,backtest,nightly}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{train,run,backtest,nightly,snapshot,close}")
 
         train = sub.add_parser("train", help="Train the win model, store it as the active one, print its card.")
         train.add_argument("--cutoff", metavar="DATE", help="Learn only from what was known before (default: now).")
@@ -51,7 +53,8 @@ class Command(BaseCommand):
 
         run = sub.add_parser("run", help="Forecast a period, store the snapshot, print totals and top deals.")
         run.add_argument("--period", metavar="PERIOD",
-                         help="2017-Q4, 2017-11, or month / quarter: the one containing --as-of (default quarter).")
+                         help="2017-Q4, 2017-11, FY2017 (fiscal quarters and years), or month / quarter / year: "
+                         "the one containing --as-of (default quarter).")
         run.add_argument("--as-of", dest="as_of", metavar="DATE", help="Forecast with what was known then "
                          "(default: now).")
         run.add_argument("--by", choices=SLICES, help="Also break the forecast down by this dimension.")
@@ -76,11 +79,24 @@ class Command(BaseCommand):
                              help="Queue the job for `revcast db_worker` instead of running it here.")
         nightly.add_argument("--seed", type=int, default=0)
 
+        snap = sub.add_parser("snapshot", help="Freeze this week's forecast calls (reps, managers, AI) of periods.")
+        snap.add_argument("--period", action="append", metavar="PERIOD",
+                          help="2017-Q4, 2017-11, FY2017; repeat for several (default: the current month and quarter).")
+        snap.add_argument("--at", metavar="TIME", help="The moment the snapshot stands for (default: now).")
+
+        close = sub.add_parser("close", help="Close a period: measure every snapshot's call against what was won.")
+        close.add_argument("--period", required=True, metavar="PERIOD")
+        close.add_argument("--force", action="store_true", help="Close before the period ends (accuracy so far).")
+        close.add_argument("--format", choices=["table", "json"], default="table")
+
     def handle(self, *args: Any, **options: Any) -> None:
+        from revcast.forecasting.collab.rollup import RollupError
+        from revcast.forecasting.collab.snapshots import PeriodNotOver
+
         self.console = Console(file=self.stdout, width=160)
         try:
             getattr(self, f"do_{options['action']}")(options)
-        except ForecastError as exc:
+        except (ForecastError, RollupError, PeriodNotOver) as exc:
             raise CommandError(str(exc)) from exc
 
     def emit_json(self, data: Any) -> None:
@@ -138,6 +154,43 @@ class Command(BaseCommand):
         done = services.nightly(seed=options["seed"], source="nightly")
         runs = ", ".join(f"{period} (run #{pk})" for period, pk in done["runs"].items())
         self.stdout.write(f"model #{done['model']}: {done['verdict']}\nforecasts: {runs}")
+
+
+    # ---------------------------------------------------------------- snapshot and close
+
+    def do_snapshot(self, options: dict[str, Any]) -> None:
+        from revcast.core import fiscal
+        from revcast.forecasting.collab.snapshots import take_snapshot
+
+        at = services.parse_time(options["at"]).to_pydatetime() if options["at"] else None
+        periods = options["period"] or [fiscal.period_of(at or services.parse_time(None), kind).label
+                                         for kind in ("month", "quarter")]
+        for period in periods:
+            rows = take_snapshot(period, at=at)
+            self.stdout.write(f"{period}: snapshot of {rows} forecast calls (people, teams and the company)")
+
+    def do_close(self, options: dict[str, Any]) -> None:
+        from revcast.forecasting.collab import accuracy
+        from revcast.forecasting.collab.snapshots import close_period
+
+        close = close_period(options["period"], force=options["force"])
+        summary = accuracy.summary(None, close)
+        if options["format"] == "json":
+            self.emit_json({"period": close.period, "closed_at": close.closed_at.isoformat(), "summary": summary})
+            return
+        if not summary:
+            self.stdout.write(f"{close.period} closed; it had no snapshots (`revcast forecast snapshot` takes them "
+                              "weekly while a period runs), so there is no accuracy to show")
+            return
+        table = Table(title=f"{close.period}: error |forecast − actual| / actual of the company's call, by week")
+        for col in ("source", "week", "week of", "forecast", "actual", "error", "bias", "reps: mean error",
+                    "teams: mean error"):
+            table.add_column(col, justify="left" if col == "source" else "right")
+        for r in summary:
+            table.add_row(r["source"], str(r["week_index"]), r["week"].isoformat(), money(r["forecast"]),
+                          money(r["actual"]), pct(r["error"]), pct(r["bias"]), pct(r["people_mean_error"]),
+                          pct(r["teams_mean_error"]))
+        self.console.print(table)
 
 
 # ---------------------------------------------------------------- output
