@@ -89,6 +89,10 @@ def test_merge_repoints_everything_and_undo_restores_exactly(twin):
     original.refresh_from_db()
     assert original.custom.get("phone") == "+1 415 555 0100"  # the gap was filled from the twin
     assert services.merge_info(cs) == {"object": "accounts", "survivor": original.pk, "merged": [dup.pk]}
+    assert cs.details == {"object": "accounts", "survivor": original.pk, "merged": [dup.pk]}
+    # A merge recorded before change sets had details is still read, from its summary.
+    legacy = ChangeSet(kind=ChangeSet.Kind.MERGE, summary=f"merge accounts {dup.pk}, 7 into {original.pk}")
+    assert services.merge_info(legacy) == {"object": "accounts", "survivor": original.pk, "merged": [dup.pk, 7]}
 
     services.undo_merge(cs)
     after = _snapshot(*_models())

@@ -247,11 +247,11 @@ def _check_allowed(steps: list[Step], allowed: dict[str, set[Any]]) -> None:
 
 @contextmanager
 def open_changeset(
-    kind: str, summary: str = "", user: Any = None, run: Any = None
+    kind: str, summary: str = "", user: Any = None, run: Any = None, details: dict[str, Any] | None = None
 ) -> Iterator[Recorder]:
     """One atomic change set: everything written through the recorder commits or rolls back together."""
     with transaction.atomic():
-        changeset = ChangeSet.objects.create(kind=kind, summary=summary, user=user, run=run)
+        changeset = ChangeSet.objects.create(kind=kind, summary=summary, user=user, run=run, details=details or {})
         recorder = Recorder(changeset)
         yield recorder
         finish(recorder)

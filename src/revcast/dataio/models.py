@@ -104,6 +104,10 @@ class ChangeSet(models.Model):
     )
     # {"<app.model>": {"created": n, "updated": n, "deleted": n}}
     counts = models.JSONField(default=dict)
+    details = models.JSONField(
+        default=dict, blank=True, help_text="What the change was about, for the code that reads it back "
+        "(a merge: object, survivor and merged-away ids)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

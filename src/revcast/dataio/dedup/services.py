@@ -197,7 +197,8 @@ def merge(obj: str, ids: Sequence[int], *, survivor: int | None = None, rules: M
         keep = next(o for o in plan["objects"] if o.pk == plan["survivor"])
         losers = [o.pk for o in plan["objects"] if o.pk != keep.pk]
         summary = f"merge {t.spec.name} {', '.join(str(pk) for pk in losers)} into {keep.pk}"
-        with open_changeset(kind=ChangeSet.Kind.MERGE, summary=summary, user=user) as rec:
+        details = {"object": t.spec.name, "survivor": keep.pk, "merged": list(losers)}
+        with open_changeset(kind=ChangeSet.Kind.MERGE, summary=summary, user=user, details=details) as rec:
             changes = _changes(t.model, keep, plan["values"], losers)
             if "external_id" in changes:  # unique: free it on the records that go first
                 rec.update_queryset(t.model._base_manager.filter(pk__in=losers), external_id=None)
@@ -278,7 +279,11 @@ SUMMARY = re.compile(r"^merge (?P<object>\w+) (?P<merged>[\d, ]+) into (?P<survi
 
 
 def merge_info(changeset: ChangeSet) -> dict[str, Any]:
-    """The object, survivor and merged-away ids of a merge change set (from its summary, which merge writes)."""
+    """The object, survivor and merged-away ids of a merge change set (its details; the summary text of merges
+    recorded before details existed)."""
+    if changeset.details.get("survivor") is not None:
+        d = changeset.details
+        return {"object": d["object"], "survivor": int(d["survivor"]), "merged": [int(x) for x in d["merged"]]}
     match = SUMMARY.match(changeset.summary or "")
     if not match:
         return {"object": "", "survivor": None, "merged": []}
