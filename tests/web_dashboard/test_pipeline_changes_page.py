@@ -292,6 +292,21 @@ def test_downloads_hold_the_pages_numbers(deals):
     assert rep_rows and {r["owner"] for r in rep_rows} == {F.REP2}
 
 
+def test_the_deals_download_keeps_the_pages_category(deals):
+    """The deals page filtered on a category downloads just those deals (the report's category option)."""
+    client = login(deals.manager)
+    for category in ("won", "pulled_in", "unchanged"):
+        page = body(client.get(DEALS, {"period": F.PERIOD, "category": category}))
+        href = htmllib.unescape(re.search(r'href="(/reports/pipeline-changes-deals/export/csv/[^"]*)"', page)[1])
+        assert f"category={category}" in href
+        expected = {d for d, (cats, _w, _t) in F.EXPECTED_DEALS.items() if category in cats.split("+")}
+        got = {r["deal"].removeprefix("Deal ") for r in _csv(client.get(href))}
+        shown = {name.removeprefix("Deal ") for name in deal_rows(page, "deals-table")}
+        assert got == expected == shown, category
+    r = client.get(DEALS + "export/csv/", {"period": F.PERIOD, "category": "nope"})
+    assert r.status_code == 400
+
+
 # ---------------------------------------------------------------- Chinese, menu, bad input
 
 

@@ -43,7 +43,7 @@ PAGES = (WATERFALL, DEALS, SLIPPED)
 DEAL_CATEGORIES = (*CATEGORIES, "unchanged")  # the deals page's category filter (start/end: in that pipeline)
 PER_PAGE = 100
 # The query parameters each page keeps when another one links to it (besides the filters).
-CARRIED = {WATERFALL: ("period", "start", "end"), DEALS: ("period", "start", "end", "all"),
+CARRIED = {WATERFALL: ("period", "start", "end"), DEALS: ("period", "start", "end", "all", "category"),
            SLIPPED: ("period", "as_of", "status")}
 
 
@@ -116,6 +116,9 @@ def read(query: QueryDict, name: str, user: Any) -> PageRequest:
     if page.period is not None:
         req.options["period"] = page.period.label
     if name == DEALS:
+        # The page lists every deal and filters itself (its category counts need them all); its download passes
+        # the category on to the report.
+        req.options.pop("category", None)
         category = query.get("category", "").strip()
         if category in DEAL_CATEGORIES:
             page.category = category

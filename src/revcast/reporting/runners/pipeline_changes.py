@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 
 from revcast.pipeline.models import OpportunityFieldHistory, Stage
 from revcast.reporting.changes import CATEGORIES, FLOWS, IDENTITY, DealMove, Waterfall, Window, classify
+from revcast.reporting.params import ReportError
 from revcast.reporting.result import Column, ReportResult
 from revcast.reporting.runners.history_base import HistoryReport
 from revcast.reporting.runners.pipeline import _money
@@ -148,14 +149,31 @@ class PipelineChangesDealsReport(_ChangesBase):
     description = gettext_noop(
         "Every deal behind the pipeline changes of a period: its categories, amount and expected close date at "
         "the start and at the end, and how often its expected close date was pushed later. Options as "
-        "pipeline-changes, plus all=1 to list the deals that did not move too."
+        "pipeline-changes, plus all=1 to list the deals that did not move too, and category=won (any category of "
+        "the waterfall; start or end: every deal of that pipeline; unchanged) to list only those."
     )
     options = {"all": ("0", "1")}
+    free_options = {
+        **_ChangesBase.free_options,
+        "category": "one category of the waterfall (new, won, ...), start or end (every deal in that pipeline), "
+        "or unchanged",
+    }
 
     def compute(self) -> ReportResult:
+        category = self.free("category")
+        if category and category not in (*CATEGORIES, "unchanged"):
+            raise ReportError(f"option category={category!r}: expected one of {[*CATEGORIES, 'unchanged']}")
         resolved, moves, deals = self.moves()
-        show_all = self.option("all") == "1"
+        show_all = self.option("all") == "1" or category in ("start", "end")
         listed = moves if show_all else [m for m in moves if m.moved]
+        if category == "start":
+            listed = [m for m in listed if m.in_start]
+        elif category == "end":
+            listed = [m for m in listed if m.in_end]
+        elif category == "unchanged":
+            listed = [m for m in listed if not m.categories]
+        elif category:
+            listed = [m for m in listed if category in m.categories]
         info = self.deal_info(deals) if listed else {}
         rows = []
         for m in sorted(listed, key=lambda m: (_first_category(m), m.opportunity_id)):
