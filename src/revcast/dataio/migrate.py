@@ -339,22 +339,7 @@ class MigrationRunner(ImportRunner):
         return super()._finish(started, failed)
 
 
-def run_migration(
-    url: str,
-    mapping: Mapping,
-    *,
-    dry_run: bool = False,
-    user: Any = None,
-    batch_size: int | None = None,
-    resume: bool = False,
-    throttle_ms: int = 0,
-    backup_dir: Path | None = None,
-    backup: bool = True,
-    sample: int = 20,
-    seed: int = 0,
-) -> ImportRun:
-    """Migrate ``url``'s data through ``mapping``; raises ResumeError when ``resume`` finds nothing to resume."""
-    return MigrationRunner(
-        mapping, url, dry_run=dry_run, user=user, batch_size=batch_size, resume=resume,
-        throttle_ms=throttle_ms, backup_dir=backup_dir, backup=backup, sample=sample, seed=seed,
-    ).execute()
+def run_migration(url: str, mapping: Mapping, **options: Any) -> ImportRun:
+    """Migrate ``url``'s data through ``mapping`` (``options``: those of MigrationRunner); raises ResumeError when
+    ``resume`` finds nothing to resume."""
+    return MigrationRunner(mapping, url, **options).execute()

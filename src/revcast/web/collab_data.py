@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 
 from revcast.core import fiscal, visibility
+from revcast.forecasting.collab import figures as figs
 from revcast.forecasting.collab import selectors as collab_selectors
 from revcast.forecasting.collab.rollup import PeriodRef
 from revcast.forecasting.models import ForecastRun, ForecastSubmission, PeriodClose
-from revcast.pipeline.models import ForecastCategory, Opportunity, Stage
+from revcast.pipeline.models import ForecastCategory, Opportunity
 from revcast.web import charts
 
 ZERO = Decimal("0.00")
@@ -74,16 +75,7 @@ def is_closed(period: str) -> bool:
 
 # ---------------------------------------------------------------- people
 
-
-def visible_user(viewer: Any, username: str) -> Any:
-    """The active user ``username`` if ``viewer`` may see them; LookupError otherwise (no hint either way)."""
-    from revcast.org.models import User
-
-    user = User.objects.filter(username=username, is_active=True).first()
-    owners = visibility.visible_owner_ids(viewer)
-    if user is None or (owners is not None and user.pk not in owners):
-        raise LookupError(username)
-    return user
+visible_user = collab_selectors.visible_user
 
 
 def own_submissions(user: Any, period: str, limit: int = HISTORY_SHOWN) -> list[ForecastSubmission]:
@@ -125,25 +117,33 @@ class Deals:
     open: dict[str, DealList]
 
     @property
+    def figures(self) -> figs.Figures:
+        """What the deals say, counted as ``forecasting.collab.figures`` counts it."""
+        return figs.Figures(
+            closed=self.won.total, commit_deals=self.open["commit"].total,
+            best_case_deals=self.open["best_case"].total, pipeline_deals=self.open["pipeline"].total,
+            weighted=sum((d.weighted for d in self.open.values()), ZERO),
+        )
+
+    @property
     def closed(self) -> Decimal:
         return self.won.total
 
     @property
     def commit(self) -> Decimal:
-        """What the deals say: closed + commit deals (as ``figures`` counts it)."""
-        return self.won.total + self.open["commit"].total
+        return self.figures.commit
 
     @property
     def best_case(self) -> Decimal:
-        return self.commit + self.open["best_case"].total
+        return self.figures.best_case
 
     @property
     def pipeline(self) -> Decimal:
-        return sum((d.total for d in self.open.values()), ZERO)
+        return self.figures.pipeline
 
     @property
     def weighted(self) -> Decimal:
-        return sum((d.weighted for d in self.open.values()), ZERO)
+        return self.figures.weighted
 
 
 def _category_values(key: str) -> list[str]:
@@ -153,8 +153,7 @@ def _category_values(key: str) -> list[str]:
 
 
 def _fill(deals: DealList, qs: QuerySet, limit: int, *, weighted: bool) -> DealList:
-    weight = ExpressionWrapper(F("amount") * F("probability"), output_field=DecimalField(max_digits=24, decimal_places=2))
-    sums = qs.aggregate(total=Sum("amount"), w=Sum(weight)) if weighted else qs.aggregate(total=Sum("amount"))
+    sums = qs.aggregate(total=Sum("amount"), w=Sum(figs.WEIGHTED)) if weighted else qs.aggregate(total=Sum("amount"))
     deals.count = qs.count()
     deals.total = sums["total"] or ZERO
     if weighted:
@@ -170,12 +169,10 @@ def node_deals(viewer: Any, node: dict[str, Any], period: PeriodRef, *, limit: i
     mine = visibility.opportunities(viewer).filter(owner__username__in=usernames)
     last_day = period.end - dt.timedelta(days=1)
     owners: list[tuple[str, Any]] = [] if node.get("user") is None else [("owner", u) for u in sorted(usernames)]
-    won_qs = mine.filter(stage__type=Stage.Type.WON, closed_on__gte=period.start, closed_on__lt=period.end)
+    won_qs = figs.won_in(mine, period.start, period.end)
     won = _fill(DealList("won"), won_qs, limit, weighted=False)
     won.url = charts.list_url([("status", "won"), *owners, *charts.bounds_params("closed", period.start, last_day)])
-    open_qs = (mine.filter(stage__type=Stage.Type.OPEN, expected_close_on__gte=period.start,
-                           expected_close_on__lt=period.end)
-               .exclude(forecast_category=ForecastCategory.OMITTED))
+    open_qs = figs.open_in(mine, period.start, period.end)
     lists = {}
     for key in CATEGORIES:
         values = _category_values(key)

@@ -52,14 +52,10 @@ def _invalid(exc: services.CollabError | RollupError) -> exceptions.ValidationEr
 
 def _user(username: str, request: Request) -> Any:
     """A user the caller may see, by username; 404 otherwise (no hint that others exist)."""
-    from revcast.core import visibility
-    from revcast.org.models import User
-
-    user = User.objects.filter(username=username, is_active=True).first()
-    owners = visibility.visible_owner_ids(request.user)
-    if user is None or (owners is not None and user.pk not in owners):
-        raise exceptions.NotFound(_("No user %(username)s that you may see.") % {"username": username})
-    return user
+    try:
+        return selectors.visible_user(request.user, username)
+    except LookupError:
+        raise exceptions.NotFound(_("No user %(username)s that you may see.") % {"username": username}) from None
 
 
 def to_json(value: Any) -> Any:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Sum
+from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet, Sum
 
 from revcast.core import visibility
 from revcast.pipeline.models import ForecastCategory, Stage
@@ -59,23 +59,35 @@ class Figures:
         )
 
 
+# Amount × probability (percent) of a deal, summed in SQL; divide the sum by 100.
+WEIGHTED = ExpressionWrapper(F("amount") * F("probability"), output_field=DecimalField(max_digits=24, decimal_places=2))
+
+
+def won_in(deals: QuerySet, start: dt.date, end: dt.date) -> QuerySet:
+    """The won deals of ``deals`` with a close date in the period."""
+    return deals.filter(stage__type=Stage.Type.WON, closed_on__gte=start, closed_on__lt=end)
+
+
+def open_in(deals: QuerySet, start: dt.date, end: dt.date) -> QuerySet:
+    """The open deals of ``deals`` expected to close in the period, omitted ones left out."""
+    return deals.filter(stage__type=Stage.Type.OPEN, expected_close_on__gte=start, expected_close_on__lt=end).exclude(
+        forecast_category=ForecastCategory.OMITTED
+    )
+
+
 def by_owner(viewer: Any, start: dt.date, end: dt.date, *, closed_before: dt.date | None = None) -> dict[int, Figures]:
     """Figures per owner id over the deals ``viewer`` may see. ``closed_before`` (a snapshot of the past) counts
     only deals closed before that day."""
     deals = visibility.opportunities(viewer)
     out: dict[int, Figures] = defaultdict(Figures)
-    won = deals.filter(stage__type=Stage.Type.WON, closed_on__gte=start, closed_on__lt=end)
+    won = won_in(deals, start, end)
     if closed_before is not None:
         won = won.filter(closed_on__lt=closed_before)
     for owner, amount in won.values_list("owner_id").annotate(s=Sum("amount")).order_by().values_list("owner_id", "s"):
         out[owner].closed += amount or ZERO
-    weighted = ExpressionWrapper(F("amount") * F("probability"), output_field=DecimalField(max_digits=24, decimal_places=2))
     open_rows = (
-        deals.filter(stage__type=Stage.Type.OPEN, expected_close_on__gte=start, expected_close_on__lt=end)
-        .exclude(forecast_category=ForecastCategory.OMITTED)
-        .values("owner_id", "forecast_category")
-        .annotate(s=Sum("amount"), w=Sum(weighted))
-        .order_by()
+        open_in(deals, start, end).values("owner_id", "forecast_category")
+        .annotate(s=Sum("amount"), w=Sum(WEIGHTED)).order_by()
     )
     for row in open_rows:
         fig = out[row["owner_id"]]

@@ -94,15 +94,19 @@ class View:
     ai: dict[Any, dict[str, Decimal]] | None = None
     at: dt.datetime | None = None
     _cache: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _adjusters: set[int] | None = None  # whose adjustments count in this view (None: everyone's), read once
+    _adjusters_read: bool = False
 
     # ------------------------------------------------------------------ who counts for whom
 
     def adjuster_counts(self, adjuster_id: int) -> bool:
-        """Whether an adjustment made by ``adjuster_id`` applies in this viewer's view."""
-        if visibility.sees_everything(self.viewer):
-            return True
-        viewer_id = getattr(self.viewer, "pk", None)
-        return adjuster_id == viewer_id or (viewer_id is not None and self.tree.is_above(viewer_id, adjuster_id))
+        """Whether an adjustment made by ``adjuster_id`` applies in this viewer's view: made by the viewer or by
+        an (active) person below them; every adjustment for those who see everything."""
+        if not self._adjusters_read:
+            owners = visibility.visible_owner_ids(self.viewer)
+            self._adjusters = None if owners is None else {pk for pk in owners if pk in self.tree.users}
+            self._adjusters_read = True
+        return self._adjusters is None or adjuster_id in self._adjusters
 
     def adjustment(self, pk: int, metric: str) -> ForecastAdjustment | None:
         best: ForecastAdjustment | None = None

@@ -7,8 +7,18 @@ from typing import Any
 from django.db.models import QuerySet
 
 from revcast.core import visibility
-from revcast.forecasting.collab.tree import Tree
 from revcast.forecasting.models import ForecastAdjustment, ForecastSubmission
+
+
+def visible_user(viewer: Any, username: str) -> Any:
+    """The active user ``username`` if ``viewer`` may see them; LookupError otherwise (no hint either way)."""
+    from revcast.org.models import User
+
+    user = User.objects.filter(username=username, is_active=True).first()
+    owners = visibility.visible_owner_ids(viewer)
+    if user is None or (owners is not None and user.pk not in owners):
+        raise LookupError(username)
+    return user
 
 
 def visible_submissions(user: Any, period: str | None = None) -> QuerySet:
@@ -29,6 +39,6 @@ def visible_adjustments(user: Any, period: str | None = None) -> QuerySet:
     if period:
         rows = rows.filter(period=period)
     if not visibility.sees_everything(user):
-        tree = Tree.load()
-        rows = rows.filter(adjusted_by_id__in=tree.subtree(user.pk) if user is not None and user.is_active else [])
+        below = visibility.subtree_ids(user) if user is not None and user.is_active else set()
+        rows = rows.filter(adjusted_by_id__in=below, adjusted_by__is_active=True)
     return rows.order_by("-created_at", "-id")

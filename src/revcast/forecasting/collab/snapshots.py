@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from revcast.forecasting.collab import figures as figs
 from revcast.forecasting.collab.rollup import PeriodRef, View, build_view, period_ref
+from revcast.forecasting.collab.tree import Tree
 from revcast.forecasting.models import ForecastAccuracy, ForecastSnapshot, PeriodClose
 
 SOURCES = {"rep": "rep_commit", "manager": "commit", "ai": "ai_p50"}
@@ -84,29 +85,27 @@ def take_snapshot(period_label: str, *, at: dt.datetime | None = None) -> int:
 
 
 def weekly_snapshots(periods: list[str], *, at: dt.datetime | None = None) -> dict[str, int]:
-    """For the nightly task: a snapshot of each period whose current week has none yet (and is not over);
-    {period: rows written} for those taken."""
+    """For the nightly task: a snapshot of each period whose current week has none yet (periods that are over
+    or closed are left alone); {period: rows written} for those taken."""
     moment = at or timezone.now()
     week = monday(moment.astimezone(dt.UTC).date())
     taken = {}
     for label in periods:
-        period = period_ref(label)
-        if moment.astimezone(dt.UTC).date() >= period.end:
+        if ForecastSnapshot.objects.filter(period=period_ref(label).label, week=week).exists():
             continue
-        if PeriodClose.objects.filter(period=period.label).exists():
+        try:
+            taken[label] = take_snapshot(label, at=moment)
+        except PeriodNotOver:
             continue
-        if ForecastSnapshot.objects.filter(period=period.label, week=week).exists():
-            continue
-        taken[period.label] = take_snapshot(period.label, at=moment)
     return taken
 
 
-def actuals(period: PeriodRef, view: View) -> dict[Any, Decimal]:
-    """What was won in the period per node (subtree) and for the company (None)."""
-    won = {pk: f.closed for pk, f in figs.by_owner(None, period.start, period.end).items()}
-    out: dict[Any, Decimal] = {pk: sum((won.get(m, figs.ZERO) for m in view.tree.subtree(pk)), figs.ZERO)
-                               for pk in view.tree.users}
-    out[None] = sum(won.values(), figs.ZERO)
+def actuals(tree: Tree, won: dict[int, figs.Figures]) -> dict[Any, Decimal]:
+    """What was won in the period per node (subtree) and for the company (None), from the owners' figures."""
+    closed = {pk: f.closed for pk, f in won.items()}
+    out: dict[Any, Decimal] = {pk: sum((closed.get(m, figs.ZERO) for m in tree.subtree(pk)), figs.ZERO)
+                               for pk in tree.users}
+    out[None] = sum(closed.values(), figs.ZERO)
     return out
 
 
@@ -124,8 +123,8 @@ def close_period(period_label: str, *, by: Any = None, now: dt.datetime | None =
     if not force and moment.date() < period.end:
         raise PeriodNotOver(f"{period.label} ends on {period.end - dt.timedelta(days=1)}; it can be closed after "
                             "that (or with --force, to see the accuracy so far)")
-    view = build_view(None, period, ai=False)
-    actual = actuals(period, view)
+    tree = Tree.load()
+    actual = actuals(tree, figs.by_owner(None, period.start, period.end))
     snaps = list(ForecastSnapshot.objects.filter(period=period.label).order_by("week", "user_id"))
     with transaction.atomic():
         PeriodClose.objects.filter(period=period.label).delete()
@@ -141,7 +140,7 @@ def close_period(period_label: str, *, by: Any = None, now: dt.datetime | None =
                 error, bias = _ratio(forecast, truth)
                 rows.append(ForecastAccuracy(
                     close=close, user_id=snap.user_id,
-                    is_team=snap.user_id is None or bool(view.tree.kids(snap.user_id)),
+                    is_team=snap.user_id is None or bool(tree.kids(snap.user_id)),
                     source=source, week=snap.week, week_index=week_index(snap.week, period),
                     forecast=forecast, actual=truth, error=error, bias=bias,
                 ))

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_noop
 
 from revcast.forecasting.collab import accuracy
 from revcast.forecasting.collab.rollup import RollupError, period_ref, rollup
-from revcast.forecasting.collab.selectors import visible_submissions
+from revcast.forecasting.collab.selectors import visible_submissions, visible_user
 from revcast.reporting.params import ReportError
 from revcast.reporting.result import Column, ReportResult
 from revcast.reporting.runners.base import ReportRunner, ratio
@@ -77,17 +77,14 @@ class RollupReport(CallsReport):
     free_options = {"period": "2017-Q4, 2017-11 or FY2017", "user": "a username in your subtree"}
 
     def compute(self) -> ReportResult:
-        from revcast.core import visibility
-        from revcast.org.models import User
-
         period = self.period_label()
         assert period is not None
         target = None
         if self.free("user"):
-            target = User.objects.filter(username=self.free("user")).first()
-            owners = visibility.visible_owner_ids(self.params.user)
-            if target is None or (owners is not None and target.pk not in owners):
-                raise ReportError(f"option user={self.free('user')!r}: no such user that you may see")
+            try:
+                target = visible_user(self.params.user, self.free("user"))
+            except LookupError:
+                raise ReportError(f"option user={self.free('user')!r}: no such user that you may see") from None
         try:
             node = rollup(self.params.user, period, user=target)
         except RollupError as exc:
