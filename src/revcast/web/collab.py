@@ -20,25 +20,22 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from revcast.core import visibility
 from revcast.forecasting.collab import services
 from revcast.forecasting.collab.rollup import PeriodRef, RollupError
-from revcast.reporting import export
 from revcast.reporting.params import ReportError, ReportParams
 from revcast.reporting.registry import REPORTS, run_report
 from revcast.web import charts, collab_data
 from revcast.web.collab_context import accuracy_context, call_context, call_url, resolve_period
 from revcast.web.collab_forms import AdjustForm, SubmitForm
+from revcast.web.reports import EXPORT_TYPES, download
 
 CALL_TEMPLATE = "web/collab/call.html"
 # The downloads of the pages: the collaborative forecast's reports (reporting.runners.forecast_calls).
 EXPORTS = {"rollup": "forecast-rollup", "submissions": "forecast-submissions", "accuracy": "forecast-accuracy"}
-EXPORT_TYPES = {"csv": "text/csv; charset=utf-8",
-                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def _visible_user(viewer: Any, username: str) -> Any:
@@ -184,12 +181,5 @@ def export_report(request: HttpRequest, what: str, fmt: str) -> HttpResponse:
         result = run_report(name, ReportParams(user=request.user, options=options))
     except ReportError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    if fmt == "csv":  # with a byte-order mark, so that Excel reads non-ASCII names (Chinese) right
-        body = export.to_csv(result).encode("utf-8-sig")
-    else:
-        body = export.to_xlsx(result, [charts.label(c.label) for c in result.columns])
-    response = HttpResponse(body, content_type=EXPORT_TYPES[fmt])
     period = str(result.meta.get("period") or "all")
-    filename = f"revcast-{name}-{period}-{timezone.localdate().isoformat()}.{fmt}"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return download(result, fmt, f"revcast-{name}-{period}", [charts.label(c.label) for c in result.columns])

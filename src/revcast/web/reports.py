@@ -291,13 +291,14 @@ def report_export(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
     req, result, dims = _run(request, name)
     if result is None:
         return HttpResponseBadRequest("\n".join(req.errors), content_type="text/plain; charset=utf-8")
-    # UTF-8 with a byte-order mark, so that Excel reads non-ASCII names (Chinese) right.
-    if fmt == "csv":
-        body = export.to_csv(result).encode("utf-8-sig")
-    else:
-        body = export.to_xlsx(result, column_headers(result, dims))
-    response = HttpResponse(body, content_type=EXPORT_TYPES[fmt])
     by = "-by-" + "-".join(d.replace(".", "_") for d in result.meta["by"]) if result.meta["by"] else ""
-    filename = f"revcast-{name}{by}-{timezone.localdate().isoformat()}.{fmt}"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return download(result, fmt, f"revcast-{name}{by}", column_headers(result, dims))
+
+
+def download(result: ReportResult, fmt: str, stem: str, headers: list[str]) -> HttpResponse:
+    """A report as a CSV or Excel attachment named ``<stem>-<today>.<fmt>``."""
+    # UTF-8 with a byte-order mark, so that Excel reads non-ASCII names (Chinese) right.
+    body = export.to_csv(result).encode("utf-8-sig") if fmt == "csv" else export.to_xlsx(result, headers)
+    response = HttpResponse(body, content_type=EXPORT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{stem}-{timezone.localdate().isoformat()}.{fmt}"'
     return response
