@@ -89,6 +89,17 @@ def _kill_half_way(target: Target, cmd: list[str], log: Path) -> dict[str, Any]:
     return _checkpoint(target)
 
 
+def _schema(target: Target) -> set[tuple[Any, ...]]:
+    """Every index and foreign key of the target's deal tables, from the catalogue."""
+    if target.sqlite_path is not None:
+        return set(target.query("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'pipeline_opportunity%'"))
+    return set(target.query(
+        "SELECT tablename, indexdef FROM pg_indexes WHERE tablename LIKE 'pipeline_opportunity%' UNION ALL "
+        "SELECT conrelid::regclass::text, conname || pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE contype = 'f' AND conrelid::regclass::text LIKE 'pipeline_opportunity%'"
+    ))
+
+
 def _migrated(target: Target) -> dict[str, Any]:
     return {
         "deals": target.scalar("SELECT COUNT(*) FROM pipeline_opportunity WHERE external_id LIKE 'LEG-%'"),
@@ -130,7 +141,8 @@ def _scenario(target: Target, source_url: str, tmp_path: Path) -> None:
     backups = tmp_path / "backups"
     revcast(target, "migrate", "-v0")  # Django's schema migration: the command still is Django's migrate
     cmd = ["migrate", "--source", source_url, "--mapping", str(mapping), "--batch-size", str(BATCH),
-           "--backup-dir", str(backups), "--sample", "25", "--seed", "3", "--format", "json"]
+           "--backup-dir", str(backups), "--sample", "25", "--seed", "3", "--format", "json", "--bulk-load", "on"]
+    schema = _schema(target)
 
     # 1. killed half-way: every committed batch is there with its checkpoint, nothing of the batch in flight
     cp = _kill_half_way(target, [*cmd, "--throttle", str(THROTTLE_MS)], tmp_path / "killed.log")
@@ -141,6 +153,10 @@ def _scenario(target: Target, source_url: str, tmp_path: Path) -> None:
     assert half["deals"] == legacy_crm.valid_deals_among_first(done)
     assert target.scalar("SELECT status FROM dataio_importrun ORDER BY id DESC LIMIT 1") == "running"
     _check_backup(target, backups)
+    if target.sqlite_path is None:  # killed in a bulk load: the deal tables' indexes and keys are set aside
+        assert cp["set_aside"]["source"] == "deals"
+        missing = schema - _schema(target)
+        assert len(missing) == len(cp["set_aside"]["statements"]) > 10
 
     # 2. resumed: continues after the last committed batch; the run ends partial (three rows have bad codes)
     resumed = json.loads(revcast(target, *cmd, "--resume", check=3).stdout)
@@ -155,6 +171,11 @@ def _scenario(target: Target, source_url: str, tmp_path: Path) -> None:
     assert resumed["counts"]["customers"]["created"] == expected["accounts"]
     assert resumed["counts"]["staff"]["created"] == expected["users"]
     assert any(n.startswith("resumed at") for n in resumed["notes"])
+    assert _schema(target) == schema  # the resumed run rebuilt what the killed one set aside
+    if target.sqlite_path is None:
+        assert any(n.startswith("bulk load of deals: its ") for n in resumed["notes"])
+    else:
+        assert "bulk load of deals: PostgreSQL targets only; loaded row by row" in resumed["notes"]
     assert any(n.startswith("backup of the target before writing") for n in resumed["notes"])
     after = _migrated(target)
     assert after["deals"] == after["distinct"] == expected["deals"]  # nothing duplicated, nothing missing

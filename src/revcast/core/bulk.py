@@ -60,6 +60,35 @@ def comparable(obj: models.Model, name: str, value: Any) -> Any:
     return value
 
 
+def by_keys(queryset: models.QuerySet[Any], key: str, keys: Sequence[Any]) -> dict[Any, Any]:
+    """The rows of ``queryset`` whose ``key`` is one of ``keys``, by key.
+
+    On PostgreSQL the keys go as one array parameter to find the matching ids, and rows are fetched only when
+    there are any: a batch of a first load (none) costs one small query instead of compiling thousands of
+    ``IN`` parameters."""
+    from django.db import connections
+
+    if not keys:
+        return {}
+    connection = connections[queryset.db]
+    if connection.vendor == "postgresql":
+        meta = queryset.model._meta
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)} "
+                f"WHERE {quote(meta.get_field(key).column)} = ANY(%s)",
+                [list(keys)],
+            )
+            ids = [r[0] for r in cursor.fetchall()]
+        if not ids:
+            return {}
+        queryset = queryset.filter(pk__in=ids)
+    else:
+        queryset = queryset.filter(**{f"{key}__in": list(keys)})
+    return {getattr(o, key): o for o in queryset}
+
+
 def upsert(
     model: type[models.Model],
     key: str,
@@ -76,8 +105,7 @@ def upsert(
     """
     merge_json = set(merge_json)
     if existing is None:
-        keys = [r[key] for r in rows]
-        existing = {getattr(o, key): o for o in model._default_manager.filter(**{f"{key}__in": keys})}
+        existing = by_keys(model._default_manager.all(), key, [r[key] for r in rows])
     result = UpsertResult()
     to_create: list[dict[str, Any]] = []
     new_keys: set[Any] = set()
@@ -155,49 +183,56 @@ def create_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
             [meta.db_table, meta.pk.column, len(rows)],
         )
         ids = [r[0] for r in cursor.fetchall()]
-        objs: list[models.Model] = []
         copy_sql = "COPY {} ({}) FROM STDIN".format(
             quote(meta.db_table), ", ".join(quote(c.column) for c in plan)
         )
+        # Column by column (rows with the same fields together): one pass per column instead of a branch
+        # per column per row.
+        known = _names(model)
+        groups: dict[frozenset[str], list[int]] = {}
+        for i, row in enumerate(rows):
+            groups.setdefault(frozenset(row), []).append(i)
+        objs: list[Any] = [None] * len(rows)  # every index is filled below
+        attnames = [c.attname for c in plan]
         with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
             write = copy.write_row
-            known = _names(model)
-            checked: set[frozenset[str]] = set()
-            for row, pk in zip(rows, ids, strict=True):
-                keys = frozenset(row)
-                if keys not in checked:
-                    if keys - known:
-                        unknown = ", ".join(sorted(keys - known))
-                        raise TypeError(f"{model.__name__} got unexpected field(s): {unknown}")
-                    checked.add(keys)
-                attrs: dict[str, Any] = {}
-                cache: dict[str, Any] = {}
-                out = []
+            for keys, where in groups.items():
+                if keys - known:
+                    raise TypeError(f"{model.__name__} got unexpected field(s): {', '.join(sorted(keys - known))}")
+                group = [rows[i] for i in where]
+                n = len(group)
+                values: list[list[Any]] = []
+                caches: list[tuple[str, list[Any]]] = []
+                out: list[list[Any]] = []
                 for c in plan:
                     if c.primary:
-                        value = pk
+                        col = [ids[i] for i in where]
                     elif c.auto is not None:
-                        value = now if c.auto == "datetime" else today
-                    elif c.name in row:
-                        value = row[c.name]
+                        col = [now if c.auto == "datetime" else today] * n
+                    elif c.name in keys:
+                        col = [row[c.name] for row in group]
                         if c.relation:
-                            cache[c.name] = value
-                            value = None if value is None else value.pk
-                    elif c.attname in row:
-                        value = row[c.attname]
+                            caches.append((c.name, col))
+                            col = [None if v is None else v.pk for v in col]
+                    elif c.attname in keys:
+                        col = [row[c.attname] for row in group]
+                    elif callable(getattr(c.field, "default", None)):
+                        col = [c.field.get_default() for _ in group]  # a fresh dict or list per row
                     else:
-                        value = c.field.get_default()
-                    attrs[c.attname] = value
-                    out.append(value if c.prep is None or value is None else c.prep(value, connection))
-                write(out)
-                obj = object.__new__(model)
-                state = models.base.ModelState()
-                state.adding, state.db = False, alias
-                if cache:
-                    state.fields_cache = cache
-                attrs["_state"] = state
-                obj.__dict__.update(attrs)
-                objs.append(obj)
+                        col = [c.field.get_default()] * n
+                    values.append(col)
+                    out.append(col if c.prep is None else [None if v is None else c.prep(v, connection) for v in col])
+                for line in zip(*out, strict=True):
+                    write(line)
+                for j, (i, attrs) in enumerate(zip(where, zip(*values, strict=True), strict=True)):
+                    obj = object.__new__(model)
+                    state = models.base.ModelState()
+                    state.adding, state.db = False, alias
+                    if caches:
+                        state.fields_cache = {name: col[j] for name, col in caches}
+                    obj.__dict__.update(zip(attnames, attrs, strict=True))
+                    obj.__dict__["_state"] = state
+                    objs[i] = obj
     return objs
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 import re
-from decimal import Decimal, Inexact, InvalidOperation, localcontext
+from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
 from typing import Any
 
 # Currency marks and spaces go; a comma goes only as a thousands separator (1,234.56), never as a decimal comma.
 NUMBER_NOISE = re.compile(r"[\s$¥￥€£]|(?<=\d),(?=\d{3}(\D|$))")
+
+
+_EXACT = Context(prec=120, traps=[Inexact, InvalidOperation])
 
 
 def _factor(multiply: Any) -> Decimal:
@@ -30,6 +33,16 @@ def parse_decimal(raw: Any, places: int | None = None, multiply: Any = None) -> 
     Raises ValueError with the reason. Arithmetic is exact whatever the number of digits: nothing is
     rounded silently to the default 28 digits.
     """
+    kind = type(raw)
+    if places is None and (kind is int or (kind is Decimal and raw.is_finite())):
+        # Numbers a database hands over (integers, numerics): no text to clean, no context to set up.
+        number = Decimal(raw) if kind is int else raw
+        if multiply is None:
+            return number
+        try:
+            return _EXACT.multiply(number, _factor(multiply))
+        except Inexact:  # more than _EXACT's digits: the general path below widens the precision
+            pass
     if isinstance(raw, bool):
         raise ValueError(f"{raw!r} is not a number")
     text = NUMBER_NOISE.sub("", str(raw)) if not isinstance(raw, int | float | Decimal) else str(raw)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from revcast.dataio import bulkload
 from revcast.dataio.journal import UndoConflict, undo_changeset
 from revcast.dataio.models import ChangeSet, ImportRun
 
@@ -38,6 +39,7 @@ def rollback_run(run: ImportRun, user: Any = None, *, force: bool = False) -> Ch
     if run.dry_run:
         raise RollbackError(f"run #{run.pk} was a dry run: it wrote nothing")
     cs = run_changeset(run)
+    bulkload.restore_pending()  # a killed bulk load's indexes and keys, before its rows are taken out
     return undo_changeset(
         cs, user, kind=ChangeSet.Kind.ROLLBACK, force=force,
         summary=f"rollback of {run.kind} run #{run.pk} ({run.source})",

@@ -150,6 +150,11 @@ def key_column(plan: SourcePlan) -> str:
     return column
 
 
+@functools.lru_cache(maxsize=32)
+def _places(decimal_places: int) -> Decimal:
+    return Decimal(1).scaleb(-decimal_places)
+
+
 def empty_value(model_field: Any) -> Any:
     """An empty source cell: None, or "" for text columns that are blank-but-not-null (Django's convention)."""
     if (
@@ -214,6 +219,7 @@ class RowParser:
         self.notes: Counter[str] = Counter()
         self.issues: list[Issue] = []
         self._picklists: dict[str, list[Any]] = {}  # picklist key -> its values, read once per run
+        self._notes: dict[tuple[Any, ...], str] = {}
 
     def parse(
         self, plan: SourcePlan, file: str, row: SourceRow
@@ -235,7 +241,7 @@ class RowParser:
             if raw is not None and fs.map:
                 if str(raw) in fs.map:
                     mapped = fs.map[str(raw)]
-                    self.notes[f"{spec.name}: {fs.target} {raw!r} mapped to {mapped!r}"] += 1
+                    self.notes[self._note(spec.name, fs.target, raw, "mapped to", mapped, type(raw))] += 1
                     raw = mapped
                 elif fs.unmapped == "reject":
                     fail(fs.target, raw, f"{raw!r} is not in the map of {fs.target} ({', '.join(fs.map)})")
@@ -332,13 +338,25 @@ class RowParser:
             known = ", ".join(sorted(conv.rates)) or "none"
             where = f" and column {conv.rate_column!r} is empty" if conv.rate_column else ""
             raise FieldError(f"no rate for currency {currency!r} (rates: {known}){where}")
-        places = Decimal(1).scaleb(-model_field.decimal_places)
-        result = (number * rate).quantize(places, rounding=ROUND_HALF_UP)
+        result = (number * rate).quantize(_places(model_field.decimal_places), rounding=ROUND_HALF_UP)
         if len(result.as_tuple().digits) > model_field.max_digits:
             raise FieldError(f"{raw!r} is too large (more than {model_field.max_digits} digits)")
         if currency != conv.to:
-            self.notes[f"{plan.spec.name}: {fs.target} converted from {currency} to {conv.to} {how}"] += 1
+            self.notes[self._note(plan.spec.name, fs.target, currency, "converted to", conv.to, how)] += 1
         return result
+
+    def _note(self, *parts: Any) -> str:
+        """A note's text, made once per distinct decision (not once per row)."""
+        text = self._notes.get(parts)
+        if text is None:
+            if parts[3] == "mapped to":
+                source, target, raw, _, mapped, _type = parts
+                text = f"{source}: {target} {raw!r} mapped to {mapped!r}"
+            else:
+                source, target, currency, _, to, how = parts
+                text = f"{source}: {target} converted from {currency} to {to} {how}"
+            self._notes[parts] = text
+        return text
 
     def resolve(self, fs: FieldSpec, raw: Any, spec: SourceSpec, file: str, row: SourceRow) -> Any:
         assert fs.ref and fs.by

@@ -23,6 +23,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from revcast.core.bulk import observe_writes
+from revcast.dataio import bulkload
 from revcast.dataio.journal import Recorder
 from revcast.dataio.journal import finish as journal_finish
 from revcast.dataio.mapping import Mapping, MappingError, SourceSpec
@@ -105,6 +106,7 @@ class ImportRunner:
         self.batch_size = batch_size or settings.REVCAST_IMPORT_BATCH_SIZE
         self.run = self._start_run()
         self.state = RunState(run=self.run, parser=RowParser(mapping))
+        self.restored: list[str] = []
 
     def _start_run(self) -> ImportRun:
         return ImportRun.objects.create(
@@ -125,6 +127,9 @@ class ImportRunner:
         try:
             plans = [plan_source(s, self.mapping) for s in self.mapping.sources]
             stages = stage_rows(self.mapping)
+            if not self.dry_run:
+                # What a killed bulk load set aside comes back before anything is written (or backed up).
+                self.restored = bulkload.restore_pending(exclude=self.run.pk)
             self._prepare(plans)
             # A real run commits batch by batch (each batch atomic); a dry run does the same work inside one
             # transaction that is rolled back at the end.
@@ -241,7 +246,7 @@ class ImportRunner:
         return run
 
     def _notes(self) -> list[str]:
-        return [
+        return [*self.restored] + [
             note if note.startswith("encoding") else f"{note} ({count} row{'s' if count != 1 else ''})"
             for note, count in self.state.notes.items()
         ]

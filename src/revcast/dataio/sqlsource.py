@@ -9,10 +9,12 @@ query continues with ``WHERE key > :after``. The key column must therefore be un
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from revcast.dataio.readers import SourceError, SourceRow
 
@@ -180,6 +182,54 @@ class SqlSource:
                     yield batch
         except SQLAlchemyError as exc:
             raise SourceError(f"{_what(table)}: reading failed: {_reason(exc)}") from exc
+
+
+T = TypeVar("T")
+
+
+def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """``items`` produced by a thread up to ``depth`` ahead of the consumer: the source database's work and the
+    driver's waits overlap the consumer's (a migration's parsing and writing). Errors reach the consumer in
+    order; a consumer that stops early stops the thread (after the item it is reading) and closes ``items``."""
+    ahead: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(kind: str, value: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put((kind, value), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put("item", item):
+                    return
+            put("done", None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put("error", exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="revcast-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = ahead.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _what(table: str | None) -> str:

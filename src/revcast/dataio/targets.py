@@ -15,7 +15,7 @@ from revcast.customers.models import Account, Contact
 from revcast.customers.services import upsert_accounts, upsert_contacts
 from revcast.org.models import Region, Team, User
 from revcast.org.services import TeamMember, upsert_sales_team
-from revcast.pipeline.models import Opportunity, Product, Stage
+from revcast.pipeline.models import Opportunity, OpportunityFieldHistory, Product, Stage
 from revcast.pipeline.services import OpportunityRow, upsert_opportunities, upsert_products
 
 
@@ -38,6 +38,8 @@ class Target:
     picklists: dict[str, str] = field(default_factory=dict)  # field -> picklist key
     required: tuple[str, ...] = ()
     plain_fields: tuple[str, ...] = ()  # fields of targets without a model (sales_team)
+    # The tables the writer fills, which a bulk load into empty tables may set aside indexes of (bulkload).
+    tables: tuple[type[models.Model], ...] = ()
     excluded: tuple[str, ...] = (
         "id",
         "created_at",
@@ -135,7 +137,7 @@ TARGETS: dict[str, Target] = {
         required=("name",),
         plain_fields=("name", "manager", "region", "team", "email"),
     ),
-    "product": Target(name="product", model=Product, default_key="name", required=("name",)),
+    "product": Target(name="product", model=Product, default_key="name", required=("name",), tables=(Product,)),
     "account": Target(
         name="account",
         model=Account,
@@ -143,6 +145,7 @@ TARGETS: dict[str, Target] = {
         refs={"parent": ("account", "name"), "owner": ("user", "username")},
         picklists={"industry": "industry", "size": "account_size"},
         required=("name",),
+        tables=(Account,),
     ),
     "contact": Target(
         name="contact",
@@ -150,6 +153,7 @@ TARGETS: dict[str, Target] = {
         default_key="external_id",
         refs={"account": ("account", "name"), "owner": ("user", "username")},
         required=("last_name",),
+        tables=(Contact,),
     ),
     "opportunity": Target(
         name="opportunity",
@@ -163,6 +167,7 @@ TARGETS: dict[str, Target] = {
         },
         picklists={"loss_reason": "loss_reason"},
         required=("owner", "stage"),
+        tables=(Opportunity, OpportunityFieldHistory),
     ),
     "activity": Target(
         name="activity",
@@ -175,6 +180,7 @@ TARGETS: dict[str, Target] = {
             "contact": ("contact", "external_id"),
         },
         required=("type", "occurred_at", "owner"),
+        tables=(Activity,),
     ),
 }
 

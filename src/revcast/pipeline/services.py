@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from revcast.core import customfields
-from revcast.core.bulk import UpsertResult, insert_rows, save_validated, upsert
+from revcast.core.bulk import UpsertResult, by_keys, insert_rows, save_validated, upsert
 from revcast.pipeline.models import ForecastCategory, Opportunity, OpportunityFieldHistory, Product, Stage
 
 TRACKED = OpportunityFieldHistory.TRACKED_FIELDS
@@ -139,12 +139,9 @@ def upsert_opportunities(
     """Create or update opportunities by ``key`` and write their field history, in one transaction."""
     now = now or timezone.now()
     first_open = first_open_stage()
-    existing = {
-        getattr(o, key): o
-        for o in Opportunity.objects.filter(**{f"{key}__in": [r.values[key] for r in rows]}).select_related(
-            "stage", "reached_stage", "owner"
-        )
-    }
+    existing = by_keys(
+        Opportunity.objects.select_related("stage", "reached_stage", "owner"), key, [r.values[key] for r in rows]
+    )
     prepared: list[dict[str, Any]] = []
     timelines: dict[Any, list[tuple[dt.datetime, Stage]]] = {}
     known: dict[Any, dict[str, tuple[dt.date, Any]]] = {}

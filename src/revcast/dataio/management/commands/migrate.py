@@ -26,7 +26,7 @@ from revcast.dataio.models import ImportRun
 from revcast.dataio.readers import SourceError
 from revcast.dataio.report import EXIT_CODES
 
-DATA_OPTIONS = ("mapping", "dry_run", "resume", "throttle", "backup_dir", "no_backup", "run")
+DATA_OPTIONS = ("mapping", "dry_run", "resume", "throttle", "backup_dir", "no_backup", "run", "bulk_load")
 
 
 class Command(DjangoMigrate):
@@ -47,6 +47,11 @@ class Command(DjangoMigrate):
         group.add_argument("--throttle", type=int, default=0, metavar="MS", help="Pause after each batch (ms).")
         group.add_argument("--backup-dir", type=Path, default=None, help="Where the target's backup goes (default ./backups).")
         group.add_argument("--no-backup", action="store_true", help="Write without backing up the target first.")
+        group.add_argument(
+            "--bulk-load", choices=["auto", "on", "off"], default=None,
+            help="Into empty tables on PostgreSQL, set their secondary indexes and foreign keys aside during the "
+                 "load and rebuild them after it (auto: for sources of 10,000 rows or more; the default).",
+        )
         group.add_argument("--run", type=int, default=None, help="reconcile: the migration run (default: the latest).")
         group.add_argument("--sample", type=int, default=20, help="Records compared field by field per object.")
         group.add_argument("--seed", type=int, default=0, help="Seed of the random sample.")
@@ -91,6 +96,7 @@ class Command(DjangoMigrate):
                 backup=not options["no_backup"],
                 sample=options["sample"],
                 seed=options["seed"],
+                bulk_load=options["bulk_load"] or "auto",
             )
         except (ResumeError, SourceError) as exc:
             raise CommandError(str(exc)) from exc

@@ -1,0 +1,126 @@
+"""Bulk loading into empty tables on PostgreSQL: secondary indexes and foreign keys set aside for the load and
+restored after it (ADR 0023).
+
+Loading a large source row by row into a table with a dozen indexes and deferred foreign-key triggers costs the
+database far more than the rows themselves: every row updates every index and queues one check per foreign key,
+run one by one at commit. When the tables a source writes are empty (a go-live), a migration instead drops their
+non-unique indexes and outgoing foreign keys, loads its batches, then rebuilds each index in one sorted pass and
+re-adds each foreign key, which PostgreSQL validates in one query over the table. Primary keys and unique
+constraints stay, so upserts by key behave exactly as before, and the data ends under the same constraints.
+
+The statements that restore what was set aside are kept in the run's checkpoint in the transaction that drops
+them, so a run killed half-way leaves a record of them: resuming the run restores them at the end of the source,
+and any later migration, import or rollback restores them first (``restore_pending``). A run that fails with an
+error restores them before it reports the failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection, models, transaction
+
+logger = logging.getLogger(__name__)
+
+# Sources with fewer rows load row by row (``auto``): the DDL and rebuilds are not worth it for them.
+AUTO_MIN_ROWS = 10_000
+MODES = ("auto", "on", "off")
+
+INDEXES_SQL = """
+    SELECT i.relname, pg_get_indexdef(ix.indexrelid)
+    FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid
+    WHERE ix.indrelid = %s::regclass AND NOT ix.indisprimary AND NOT ix.indisunique
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid)
+    ORDER BY i.relname
+"""
+FOREIGN_KEYS_SQL = """
+    SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname
+"""
+
+
+class RestoreError(Exception):
+    """What was set aside could not be restored (the loaded rows break a foreign key); the message names it."""
+
+
+def supported() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def tables_empty(tables: Sequence[type[models.Model]]) -> bool:
+    return not any(model._default_manager.exists() for model in tables)
+
+
+def _flush_pending_checks() -> None:
+    # ALTER TABLE and CREATE INDEX refuse a table with deferred checks pending in the transaction.
+    if supported():
+        with connection.cursor() as cur:
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def set_aside(tables: Sequence[type[models.Model]]) -> list[dict[str, str]]:
+    """Drop the tables' non-unique indexes and outgoing foreign keys; the statements that restore them.
+    Inside the caller's transaction, which should store them with the run (see the module's docstring)."""
+    if not supported():
+        raise NotImplementedError(f"bulk loads set indexes aside on PostgreSQL only, not {connection.vendor}")
+    qn = connection.ops.quote_name
+    statements: list[dict[str, str]] = []
+    _flush_pending_checks()
+    with connection.cursor() as cur:
+        for model in tables:
+            table = model._meta.db_table
+            cur.execute(FOREIGN_KEYS_SQL, [table])
+            for name, definition in cur.fetchall():
+                statements.append({"table": table, "kind": "foreign key", "name": name,
+                                   "sql": f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(name)} {definition}"})
+            cur.execute(INDEXES_SQL, [table])
+            for name, definition in cur.fetchall():
+                statements.append({"table": table, "kind": "index", "name": name, "sql": definition})
+        for s in statements:
+            if s["kind"] == "foreign key":
+                cur.execute(f"ALTER TABLE {qn(s['table'])} DROP CONSTRAINT {qn(s['name'])}")
+            else:
+                cur.execute(f"DROP INDEX {qn(s['name'])}")
+    logger.info("bulk load: set aside %s", ", ".join(s["name"] for s in statements))
+    return statements
+
+
+def restore(statements: Sequence[dict[str, str]]) -> None:
+    """Rebuild the indexes, then re-add (and so validate) the foreign keys; raises RestoreError."""
+    _flush_pending_checks()
+    with connection.cursor() as cur:
+        if supported():
+            cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for s in sorted(statements, key=lambda s: s["kind"] != "index"):
+            try:
+                with transaction.atomic():
+                    cur.execute(s["sql"])
+            except Exception as exc:  # the database's own words name the row that breaks it
+                raise RestoreError(f"the {s['kind']} {s['name']} of {s['table']} cannot be restored: "
+                                   f"{str(exc).strip()}") from exc
+
+
+def describe(statements: Sequence[dict[str, Any]]) -> str:
+    kinds = [s["kind"] for s in statements]
+    tables = sorted({s["table"] for s in statements})
+    return (f"{kinds.count('index')} indexes and {kinds.count('foreign key')} foreign keys of "
+            f"{', '.join(tables)}")
+
+
+def restore_pending(exclude: Any = None) -> list[str]:
+    """Restore what killed runs (but ``exclude``, a run being resumed) set aside and left in their checkpoints;
+    a note per run restored."""
+    from revcast.dataio.models import ImportRun
+
+    notes = []
+    for run in ImportRun.objects.filter(checkpoint__has_key="set_aside").exclude(pk=exclude).order_by("pk"):
+        pending = run.checkpoint.get("set_aside") or {}
+        with transaction.atomic():
+            restore(pending.get("statements", []))
+            del run.checkpoint["set_aside"]
+            run.save(update_fields=["checkpoint"])
+        notes.append(f"restored the {describe(pending.get('statements', []))} that run #{run.pk} set aside "
+                     "for a bulk load and left when it stopped")
+    return notes
