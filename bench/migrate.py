@@ -160,9 +160,6 @@ def schema_floor(target_url: str) -> dict[str, dict[str, float]]:
 
     import psycopg
 
-    sys.path.insert(0, str(ROOT / "src"))
-    from revcast.dataio.bulkload import FOREIGN_KEYS_SQL, INDEXES_SQL
-
     tables = ("pipeline_opportunity", "pipeline_opportunityfieldhistory")
     data: dict[str, bytes] = {}
     with psycopg.connect(target_url) as conn:
@@ -180,37 +177,43 @@ def schema_floor(target_url: str) -> dict[str, dict[str, float]]:
         with psycopg.connect(target_url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
 
+    # revcast's own bulk load (dataio.bulkload) sets aside and restores, through Django on the target.
+    os.environ.update(DATABASE_URL=target_url, REVCAST_DEBUG="false", DJANGO_SETTINGS_MODULE="revcast.settings")
+    import django
+
+    django.setup()
+    from django.db import connection, transaction
+
+    from revcast.dataio import bulkload
+    from revcast.pipeline.models import Opportunity, OpportunityFieldHistory
+
     result: dict[str, dict[str, float]] = {}
     for mode in ("row by row", "bulk load"):
         empty()
         times: dict[str, float] = {}
-        with psycopg.connect(target_url) as conn:
-            restore: list[str] = []
+        transaction.set_autocommit(False)
+        try:
+            statements: list[dict[str, str]] = []
             if mode == "bulk load":
                 started = time.perf_counter()
-                for table in tables:
-                    for name, definition in conn.execute(FOREIGN_KEYS_SQL, [table]).fetchall():
-                        conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-                        restore.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-                    for name, definition in conn.execute(INDEXES_SQL, [table]).fetchall():
-                        conn.execute(f'DROP INDEX "{name}"')
-                        restore.insert(0, definition)
+                statements = bulkload.set_aside([Opportunity, OpportunityFieldHistory])
                 times["set aside"] = time.perf_counter() - started
             for table in tables:
                 started = time.perf_counter()
-                with conn.cursor().copy(f"COPY {table} FROM STDIN") as copy:
+                with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
                     copy.write(data[table])
                 times[table] = time.perf_counter() - started
-            if restore:
+            if statements:
                 started = time.perf_counter()
-                conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-                for statement in restore:
-                    conn.execute(statement)
+                bulkload.restore(statements)
                 times["rebuild"] = time.perf_counter() - started
             started = time.perf_counter()
-            conn.commit()
+            transaction.commit()
             times["commit"] = time.perf_counter() - started
+        finally:
+            transaction.set_autocommit(True)
         result[mode] = times
+    connection.close()
     return result
 
 

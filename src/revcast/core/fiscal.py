@@ -15,22 +15,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import pandas as pd
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.utils import timezone
 
 from revcast.forecasting.engine import periods as engine
 from revcast.forecasting.engine.periods import KINDS, FiscalCalendar, Period, PeriodError
 
 __all__ = [
-    "KINDS", "FiscalCalendar", "Period", "PeriodError", "calendar", "current_period", "kind_of", "label_of",
-    "parse_period", "period_bounds", "period_of", "periods_between", "quarter_label", "report_label", "year_label",
+    "KINDS", "FiscalCalendar", "Period", "PeriodError", "PeriodRef", "calendar", "current_period", "kind_of", "label_of",
+    "parse_period", "period_bounds", "period_of", "period_ref", "periods_between", "quarter_label", "report_label", "year_label",
 ]
 
 DayOrTime: TypeAlias = dt.date | dt.datetime | pd.Timestamp | str
@@ -42,25 +41,12 @@ _YEAR = re.compile(r"^(FY)?(\d{1,4})$", re.IGNORECASE)
 
 
 def calendar() -> FiscalCalendar:
-    """The fiscal calendar of the settings (``override_settings`` applies: see ``_settings_changed``)."""
+    """The fiscal calendar of the settings (Django caches settings it has read; ``override_settings`` applies)."""
     return _calendar(*_settings())
 
 
-_SETTINGS: list[tuple[int, str]] = []  # the settings' values, read once (reports label every row with them)
-
-
 def _settings() -> tuple[int, str]:
-    if not _SETTINGS:
-        _SETTINGS.append((getattr(settings, "REVCAST_FISCAL_YEAR_START_MONTH", 1),
-                          getattr(settings, "REVCAST_FISCAL_YEAR_NAMED_BY", "end")))
-    return _SETTINGS[0]
-
-
-@receiver(setting_changed)
-def _settings_changed(setting: str, **kwargs: Any) -> None:
-    """Forget the values read when a test overrides them (Django's own way of keeping settings caches fresh)."""
-    if setting.startswith("REVCAST_FISCAL_YEAR_"):
-        _SETTINGS.clear()
+    return settings.REVCAST_FISCAL_YEAR_START_MONTH, settings.REVCAST_FISCAL_YEAR_NAMED_BY
 
 
 @lru_cache(maxsize=16)
@@ -85,6 +71,21 @@ def parse_period(label: str) -> Period:
     """``2017-11``, ``2017-Q4`` or ``FY2017`` (any case) in the configured calendar; PeriodError (a ValueError)
     naming the accepted forms; ValueError/OverflowError for years pandas cannot hold."""
     return engine.parse_period(label, calendar())
+
+
+@dataclass(frozen=True)
+class PeriodRef:
+    """A period by name with its first day and the day after its last (plain dates)."""
+
+    label: str
+    start: dt.date
+    end: dt.date  # exclusive
+
+
+def period_ref(label: str) -> PeriodRef:
+    """``parse_period`` as plain dates; the same errors."""
+    p = parse_period(str(label))
+    return PeriodRef(p.label, p.start.date(), p.end.date())
 
 
 def period_of(day_or_time: DayOrTime, kind: str) -> Period:

@@ -11,6 +11,12 @@ from typing import Any
 NUMBER_NOISE = re.compile(r"[\s$¥￥€£]|(?<=\d),(?=\d{3}(\D|$))")
 
 
+@functools.lru_cache(maxsize=32)
+def quantum(places: int) -> Decimal:
+    """The Decimal with ``places`` decimal places to quantize to (0.01 for 2)."""
+    return Decimal(1).scaleb(-places)
+
+
 _EXACT = Context(prec=120, traps=[Inexact, InvalidOperation])
 
 
@@ -59,7 +65,7 @@ def parse_decimal(raw: Any, places: int | None = None, multiply: Any = None) -> 
             number *= _factor(multiply)
         if places is not None:
             try:
-                number = number.quantize(Decimal(1).scaleb(-places))
+                number = number.quantize(quantum(places))
             except Inexact:
                 raise ValueError(f"{raw!r} has more than {places} decimal places") from None
     return number

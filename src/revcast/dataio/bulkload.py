@@ -28,14 +28,14 @@ logger = logging.getLogger(__name__)
 AUTO_MIN_ROWS = 10_000
 MODES = ("auto", "on", "off")
 
-INDEXES_SQL = """
+_INDEXES = """
     SELECT i.relname, pg_get_indexdef(ix.indexrelid)
     FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid
     WHERE ix.indrelid = %s::regclass AND NOT ix.indisprimary AND NOT ix.indisunique
       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid)
     ORDER BY i.relname
 """
-FOREIGN_KEYS_SQL = """
+_FOREIGN_KEYS = """
     SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
     WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname
 """
@@ -71,11 +71,11 @@ def set_aside(tables: Sequence[type[models.Model]]) -> list[dict[str, str]]:
     with connection.cursor() as cur:
         for model in tables:
             table = model._meta.db_table
-            cur.execute(FOREIGN_KEYS_SQL, [table])
+            cur.execute(_FOREIGN_KEYS, [table])
             for name, definition in cur.fetchall():
                 statements.append({"table": table, "kind": "foreign key", "name": name,
                                    "sql": f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(name)} {definition}"})
-            cur.execute(INDEXES_SQL, [table])
+            cur.execute(_INDEXES, [table])
             for name, definition in cur.fetchall():
                 statements.append({"table": table, "kind": "index", "name": name, "sql": definition})
         for s in statements:

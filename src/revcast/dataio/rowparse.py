@@ -19,6 +19,7 @@ from django.db import models
 
 from revcast.core.customfields import coerce as coerce_custom
 from revcast.core.customfields import definitions as custom_definitions
+from revcast.core.numbers import quantum
 from revcast.core.picklists import match_picklist_value, values_of
 from revcast.dataio import known_on
 from revcast.dataio.fields import FieldError, clean_text, convert, parse_date, parse_decimal
@@ -150,11 +151,6 @@ def key_column(plan: SourcePlan) -> str:
     return column
 
 
-@functools.lru_cache(maxsize=32)
-def _places(decimal_places: int) -> Decimal:
-    return Decimal(1).scaleb(-decimal_places)
-
-
 def empty_value(model_field: Any) -> Any:
     """An empty source cell: None, or "" for text columns that are blank-but-not-null (Django's convention)."""
     if (
@@ -241,7 +237,8 @@ class RowParser:
             if raw is not None and fs.map:
                 if str(raw) in fs.map:
                     mapped = fs.map[str(raw)]
-                    self.notes[self._note(spec.name, fs.target, raw, "mapped to", mapped, type(raw))] += 1
+                    note = self._note("{0}: {1} {2!r} mapped to {3!r}", spec.name, fs.target, raw, mapped, type(raw))
+                    self.notes[note] += 1
                     raw = mapped
                 elif fs.unmapped == "reject":
                     fail(fs.target, raw, f"{raw!r} is not in the map of {fs.target} ({', '.join(fs.map)})")
@@ -338,24 +335,21 @@ class RowParser:
             known = ", ".join(sorted(conv.rates)) or "none"
             where = f" and column {conv.rate_column!r} is empty" if conv.rate_column else ""
             raise FieldError(f"no rate for currency {currency!r} (rates: {known}){where}")
-        result = (number * rate).quantize(_places(model_field.decimal_places), rounding=ROUND_HALF_UP)
+        result = (number * rate).quantize(quantum(model_field.decimal_places), rounding=ROUND_HALF_UP)
         if len(result.as_tuple().digits) > model_field.max_digits:
             raise FieldError(f"{raw!r} is too large (more than {model_field.max_digits} digits)")
         if currency != conv.to:
-            self.notes[self._note(plan.spec.name, fs.target, currency, "converted to", conv.to, how)] += 1
+            note = self._note("{0}: {1} converted from {2} to {3} {4}", plan.spec.name, fs.target, currency, conv.to, how)
+            self.notes[note] += 1
         return result
 
-    def _note(self, *parts: Any) -> str:
-        """A note's text, made once per distinct decision (not once per row)."""
-        text = self._notes.get(parts)
+    def _note(self, template: str, *parts: Any) -> str:
+        """``template`` formatted with ``parts``, once per distinct decision rather than once per row (``parts``
+        may carry more than the template shows: a value's type, so 1 and "1" are noted apart)."""
+        key = (template, *parts)
+        text = self._notes.get(key)
         if text is None:
-            if parts[3] == "mapped to":
-                source, target, raw, _, mapped, _type = parts
-                text = f"{source}: {target} {raw!r} mapped to {mapped!r}"
-            else:
-                source, target, currency, _, to, how = parts
-                text = f"{source}: {target} converted from {currency} to {to} {how}"
-            self._notes[parts] = text
+            text = self._notes[key] = template.format(*parts)
         return text
 
     def resolve(self, fs: FieldSpec, raw: Any, spec: SourceSpec, file: str, row: SourceRow) -> Any:

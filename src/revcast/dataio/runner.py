@@ -246,7 +246,7 @@ class ImportRunner:
         return run
 
     def _notes(self) -> list[str]:
-        return [*self.restored] + [
+        return self.restored + [
             note if note.startswith("encoding") else f"{note} ({count} row{'s' if count != 1 else ''})"
             for note, count in self.state.notes.items()
         ]

@@ -182,6 +182,18 @@ def new_business(run: ForecastRun, user: Any) -> tuple[engine_forecast.NewBusine
     return new, owners.isin(names).to_numpy(dtype=bool)
 
 
+def simulate_scope(run: ForecastRun, user: Any, by: str | None = None, **options: Any) -> dict[str, Any]:
+    """The engine's simulation of what ``user`` may see of ``run`` (its deals, closed revenue and new business),
+    with the run's seed, draws and dispersion; ``options`` go to ``engine.forecast.simulate`` (``rollups``). The
+    result also holds ``deals``, the number of open deals simulated."""
+    scored = scored_frame(visible_deal_forecasts(run, user))
+    closed = closed_frame(run, user)
+    new, mask = new_business(run, user)
+    sim = engine_forecast.simulate(scored, new, closed, by=by, draws=run.draws, seed=run.seed, new_scope=mask,
+                                   dispersion=run.dispersion, **options)
+    return {**sim, "deals": len(scored)}
+
+
 def scope_forecast(run: ForecastRun, user: Any, by: str | None = None) -> dict[str, Any]:
     """``run`` restricted to what ``user`` may see, re-simulated with the run's seed, draws and dispersion.
 
@@ -191,11 +203,7 @@ def scope_forecast(run: ForecastRun, user: Any, by: str | None = None) -> dict[s
     draw by draw.
     """
     by = check_by(by)
-    scored = scored_frame(visible_deal_forecasts(run, user))
-    closed = closed_frame(run, user)
-    new, mask = new_business(run, user)
-    sim = engine_forecast.simulate(scored, new, closed, by=by, draws=run.draws, seed=run.seed, new_scope=mask,
-                                   dispersion=run.dispersion)
+    sim = simulate_scope(run, user, by)
     return {
         "run": run.pk,
         "period": run.period,
@@ -203,7 +211,7 @@ def scope_forecast(run: ForecastRun, user: Any, by: str | None = None) -> dict[s
         "period_end": run.period_end.isoformat(),
         "as_of": run.as_of.isoformat(),
         "scope": "all" if visibility.visible_owner_ids(user) is None else "subtree",
-        "deals": len(scored),
+        "deals": sim["deals"],
         "total": sim["total"],
         "by": by,
         "groups": sim.get("groups", []),

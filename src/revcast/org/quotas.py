@@ -6,7 +6,6 @@ A quota belongs to a person or to a team for one period of the fiscal calendar (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from revcast.core import fiscal
 from revcast.org.models import Quota, Team, User
 
 
@@ -21,21 +21,11 @@ class QuotaError(ValueError):
     """Input that cannot be taken; the message names the file, row, field and value where there is one."""
 
 
-@dataclass(frozen=True)
-class QuotaPeriod:
-    label: str
-    start: Any
-    end: Any
-
-
-def quota_period(label: str) -> QuotaPeriod:
-    from revcast.core import fiscal
-
+def quota_period(label: str) -> fiscal.PeriodRef:
     try:
-        p = fiscal.parse_period(str(label))
+        return fiscal.period_ref(label)
     except (ValueError, OverflowError) as exc:
         raise QuotaError(str(exc)) from None
-    return QuotaPeriod(p.label, p.start.date(), p.end.date())
 
 
 def _amount(value: Any) -> Decimal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -38,14 +39,24 @@ class ReportResult:
         return [c.name for c in self.columns].index(name)
 
 
-def jsonable(value: Any) -> Any:
-    """Money as a JSON number (exact to the cent: shortest float repr), dates as ISO text."""
+def money_number(value: Decimal) -> float | None:
+    """Money as a JSON number, exact to the cent (the shortest float repr); NaN as null."""
+    return float(value.quantize(Decimal("0.01"))) if value == value else None
+
+
+def money_text(value: Decimal) -> str:
+    """Money as text with two decimals, exactly."""
+    return format(value.quantize(Decimal("0.01")), "f")
+
+
+def jsonable(value: Any, money: Callable[[Decimal], Any] = money_number) -> Any:
+    """Money through ``money`` (a JSON number by default), dates as ISO text, through nested dicts and lists."""
     if isinstance(value, Decimal):
-        return float(value.quantize(Decimal("0.01"))) if value == value else None
+        return money(value)
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v, money) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
+        return [jsonable(v, money) for v in value]
     return value

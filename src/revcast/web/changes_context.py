@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Paginator
@@ -34,6 +33,7 @@ from revcast.reporting.result import ReportResult
 from revcast.reporting.runners.pipeline_changes import CATEGORY_LABELS, UNCHANGED
 from revcast.web import charts, widgets
 from revcast.web.changes_charts import Bar, waterfall_chart
+from revcast.web.charts import exact
 from revcast.web.context import REPORT_LABELS
 from revcast.web.reports import FILTER_LABELS, ReportRequest, parse_request
 from revcast.web.templatetags.revcast_i18n import stage_labels, value_labels
@@ -211,11 +211,6 @@ def common(page: PageRequest, user: Any, result: ReportResult | None) -> dict[st
         "warnings": meta.get("warnings", []),
         "currency": meta.get("currency", ""),
     }
-
-
-def exact(value: Any) -> str:
-    """An amount with its cents, as text (``data-value``, for tests and scripts); empty when there is none."""
-    return "" if value is None else format(Decimal(value).quantize(Decimal("0.01")), "f")
 
 
 def category_text(key: str) -> str:

@@ -68,6 +68,11 @@ def format_value(value: Any, kind: str) -> str:
     return str(value)
 
 
+def exact(value: Any) -> str:
+    """An amount with its cents, as text (``data-value``, for tests and scripts); empty when there is none."""
+    return "" if value is None else format(Decimal(value).quantize(Decimal("0.01")), "f")
+
+
 def list_url(params: Iterable[tuple[str, Any]]) -> str:
     """The opportunity list filtered by ``params`` (pairs; repeated names mean OR)."""
     query = urlencode([(k, str(v)) for k, v in params if v not in (None, "")])

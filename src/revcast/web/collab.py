@@ -24,8 +24,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from revcast.core import visibility
+from revcast.core.fiscal import PeriodRef
 from revcast.forecasting.collab import services
-from revcast.forecasting.collab.rollup import PeriodRef, RollupError
+from revcast.forecasting.collab.rollup import RollupError, build_view
 from revcast.reporting.params import ReportError, ReportParams
 from revcast.reporting.registry import REPORTS, run_report
 from revcast.web import charts, collab_data
@@ -130,10 +131,12 @@ def call_adjust(request: HttpRequest) -> HttpResponse:
                              % {"user": target.full_name, "period": period.label})
             return redirect(call_url(period.label, _return_page(viewer, form, target)))
     page_user = _page_target(viewer, form.data.get("page") or "")
+    view = build_view(viewer, period)  # read once for both pages below
     try:
-        context = call_context(viewer, period, page_user, errors=errors, adjust_form=(target.username, form))
+        context = call_context(viewer, period, page_user, errors=errors, adjust_form=(target.username, form), view=view)
         if not _shows(context, form):  # posted from elsewhere: the adjusted person's own page has the form
-            context = call_context(viewer, period, target, errors=errors, adjust_form=(target.username, form))
+            context = call_context(viewer, period, target, errors=errors, adjust_form=(target.username, form),
+                                   view=view)
     except RollupError:
         raise Http404 from None
     return render(request, CALL_TEMPLATE, context, status=400)

@@ -22,11 +22,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from revcast.core import visibility
+from revcast.core.fiscal import PeriodRef
 from revcast.forecasting.collab import accuracy, services
-from revcast.forecasting.collab.rollup import PeriodRef, RollupError, period_ref, rollup
+from revcast.forecasting.collab import selectors as collab_selectors
+from revcast.forecasting.collab.rollup import RollupError, View, build_view, period_ref, rollup
 from revcast.forecasting.collab.tree import Tree
 from revcast.forecasting.models import ForecastAccuracy, PeriodClose
 from revcast.web import collab_charts, collab_data
+from revcast.web.charts import exact
 from revcast.web.collab_forms import AdjustForm, SubmitForm
 from revcast.web.forecast_charts import money, percent
 
@@ -39,13 +42,6 @@ KPI_LABELS = {
 }
 CATEGORY_LABELS = {"commit": gettext_lazy("Commit"), "best_case": gettext_lazy("Best case"),
                    "pipeline": gettext_lazy("Pipeline")}
-
-
-def exact(value: Any) -> str:
-    """An amount with its cents, as text (``data-value``); empty when there is none."""
-    if value is None:
-        return ""
-    return format(Decimal(value).quantize(Decimal("0.01")), "f")
 
 
 def plain(value: Any) -> str:
@@ -208,26 +204,25 @@ def _breadcrumb(viewer: Any, tree: Tree, target: Any, period: str) -> list[dict[
     return crumbs
 
 
-def _prefill(viewer: Any, period: PeriodRef, history: list[Any]) -> dict[str, str]:
-    if history:
-        latest = history[0]
-        values = {"commit": latest.commit, "best_case": latest.best_case, "pipeline": latest.pipeline}
-    else:
-        values = services.prefill(viewer, period)
-    return {key: plain(values[key]) for key in ("commit", "best_case", "pipeline")}
+def _prefill(node: dict[str, Any]) -> dict[str, str]:
+    """The submit form starts from the person's own numbers in the roll-up: their latest call, else what their
+    deals say (``services.prefill``)."""
+    return {key: plain(node["own"][key]) for key in ("commit", "best_case", "pipeline")}
 
 
 def call_context(viewer: Any, period: PeriodRef, target: Any, *, errors: list[str] | None = None,
                  submit_form: SubmitForm | None = None,
-                 adjust_form: tuple[str, AdjustForm] | None = None) -> dict[str, Any]:
+                 adjust_form: tuple[str, AdjustForm] | None = None, view: View | None = None) -> dict[str, Any]:
     """The call page of ``target``'s node (None: the company, for those who see everything). ``submit_form`` and
-    ``adjust_form`` (target username, form) are bound forms shown again with their errors."""
-    node = rollup(viewer, period.label, user=target)
-    tree = Tree.load()
+    ``adjust_form`` (target username, form) are bound forms shown again with their errors. ``view``: the viewer's
+    roll-up view of the period, when the caller has built it already."""
+    view = view or build_view(viewer, period)
+    node = rollup(viewer, period.label, user=target, view=view)
+    tree = view.tree
     by_name = {u.username: u for u in tree.users.values()}
     page = node["user"] or ""
     is_own = target is not None and target.pk == viewer.pk
-    closed = collab_data.is_closed(period.label)  # its calls are measured: no more submissions or adjustments
+    closed = collab_selectors.is_closed(period.label)  # its calls are measured: no more submissions or adjustments
     rows = []
     for child in node["children"]:
         row = _row(child, period.label)
@@ -242,8 +237,9 @@ def call_context(viewer: Any, period: PeriodRef, target: Any, *, errors: list[st
     if closed:
         submit_form = None
     elif is_own and submit_form is None:
-        submit_form = SubmitForm(initial={"period": period.label, **_prefill(viewer, period, history)})
+        submit_form = SubmitForm(initial={"period": period.label, **_prefill(node)})
     deals = collab_data.node_deals(viewer, node, period)
+    said = deals.figures
     return {
         "errors": errors or [],
         "period": period,
@@ -271,9 +267,8 @@ def call_context(viewer: Any, period: PeriodRef, target: Any, *, errors: list[st
         "history": history,
         "deals": deals,
         "deal_lists": [(key, CATEGORY_LABELS[key], deals.open[key]) for key in collab_data.CATEGORIES],
-        "deals_say": {key: {"text": money(getattr(deals, key)), "value": exact(getattr(deals, key))}
+        "deals_say": {key: {"text": money(getattr(said, key)), "value": exact(getattr(said, key))}
                       for key in ("closed", "commit", "best_case", "pipeline")},
-        "deals_shown": collab_data.DEALS_SHOWN,
         "downloads": [
             (_("Roll-up"), [(fmt, export_url("rollup", fmt, period=period.label, user=page)) for fmt in ("csv", "xlsx")]),
             (_("Submissions"), [(fmt, export_url("submissions", fmt, period=period.label)) for fmt in ("csv", "xlsx")]),
@@ -340,8 +335,8 @@ def accuracy_context(viewer: Any, period_text: str | None) -> dict[str, Any]:
     context: dict[str, Any] = {"errors": errors, "closes": closes, "close": close}
     if close is None:
         return context
-    summary = accuracy.summary(viewer, close)
     rows = list(accuracy.visible_rows(viewer, close))
+    summary = accuracy.summary(viewer, close, rows)
     names = {r.user_id: r.user.full_name for r in rows if r.user_id is not None}
     context.update(
         last_day=close.period_end - dt.timedelta(days=1),

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 
 from revcast.core import fiscal, visibility
+from revcast.core.fiscal import PeriodRef
 from revcast.forecasting.collab import figures as figs
 from revcast.forecasting.collab import selectors as collab_selectors
-from revcast.forecasting.collab.rollup import PeriodRef
-from revcast.forecasting.models import ForecastRun, ForecastSubmission, PeriodClose
+from revcast.forecasting.models import ForecastRun, ForecastSubmission
 from revcast.pipeline.models import ForecastCategory, Opportunity
 from revcast.web import charts
 
@@ -68,11 +68,6 @@ def period_choices(user: Any, selected: str) -> list[str]:
     return [label for _start_day, _kind, label in known]
 
 
-def is_closed(period: str) -> bool:
-    """Has the period been closed (its calls measured)? Then they can no longer change."""
-    return PeriodClose.objects.filter(period=period).exists()
-
-
 # ---------------------------------------------------------------- people
 
 visible_user = collab_selectors.visible_user
@@ -106,7 +101,6 @@ class DealList:
     key: str
     count: int = 0
     total: Decimal = ZERO
-    weighted: Decimal = ZERO
     rows: list[Opportunity] = field(default_factory=list)
     url: str = ""  # the opportunity list with exactly these deals (for a node of several people, by owner)
 
@@ -122,28 +116,7 @@ class Deals:
         return figs.Figures(
             closed=self.won.total, commit_deals=self.open["commit"].total,
             best_case_deals=self.open["best_case"].total, pipeline_deals=self.open["pipeline"].total,
-            weighted=sum((d.weighted for d in self.open.values()), ZERO),
         )
-
-    @property
-    def closed(self) -> Decimal:
-        return self.won.total
-
-    @property
-    def commit(self) -> Decimal:
-        return self.figures.commit
-
-    @property
-    def best_case(self) -> Decimal:
-        return self.figures.best_case
-
-    @property
-    def pipeline(self) -> Decimal:
-        return self.figures.pipeline
-
-    @property
-    def weighted(self) -> Decimal:
-        return self.figures.weighted
 
 
 def _category_values(key: str) -> list[str]:
@@ -152,12 +125,10 @@ def _category_values(key: str) -> list[str]:
     return [key]
 
 
-def _fill(deals: DealList, qs: QuerySet, limit: int, *, weighted: bool) -> DealList:
-    sums = qs.aggregate(total=Sum("amount"), w=Sum(figs.WEIGHTED)) if weighted else qs.aggregate(total=Sum("amount"))
-    deals.count = qs.count()
+def _fill(deals: DealList, qs: QuerySet, limit: int) -> DealList:
+    sums = qs.aggregate(n=Count("pk"), total=Sum("amount"))
+    deals.count = sums["n"]
     deals.total = sums["total"] or ZERO
-    if weighted:
-        deals.weighted = Decimal(sums["w"] or 0) / 100
     deals.rows = list(qs.select_related("account", "owner", "stage").order_by("-amount", "pk")[:limit])
     return deals
 
@@ -170,13 +141,13 @@ def node_deals(viewer: Any, node: dict[str, Any], period: PeriodRef, *, limit: i
     last_day = period.end - dt.timedelta(days=1)
     owners: list[tuple[str, Any]] = [] if node.get("user") is None else [("owner", u) for u in sorted(usernames)]
     won_qs = figs.won_in(mine, period.start, period.end)
-    won = _fill(DealList("won"), won_qs, limit, weighted=False)
+    won = _fill(DealList("won"), won_qs, limit)
     won.url = charts.list_url([("status", "won"), *owners, *charts.bounds_params("closed", period.start, last_day)])
     open_qs = figs.open_in(mine, period.start, period.end)
     lists = {}
     for key in CATEGORIES:
         values = _category_values(key)
-        deals = _fill(DealList(key), open_qs.filter(forecast_category__in=values), limit, weighted=True)
+        deals = _fill(DealList(key), open_qs.filter(forecast_category__in=values), limit)
         deals.url = charts.list_url([("status", "open"), *owners, *[("forecast_category", v) for v in values],
                                      *charts.bounds_params("expected", period.start, last_day)])
         lists[key] = deals

@@ -6,8 +6,6 @@ that apply in their own view (made by themselves or by people below them), and r
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -26,28 +24,25 @@ from revcast.api.serializers.collab import (
     SubmissionSerializer,
 )
 from revcast.api.views.base import ApiViewMixin
+from revcast.api.views.forecasting import bad_input, period_param
 from revcast.forecasting.collab import selectors, services
-from revcast.forecasting.collab.rollup import RollupError, period_ref, rollup
+from revcast.forecasting.collab.rollup import RollupError, rollup
 from revcast.forecasting.models import ForecastAdjustment, ForecastSubmission
+from revcast.reporting.result import jsonable, money_text
 
 PERIOD = OpenApiParameter("period", OpenApiTypes.STR, examples=[OpenApiExample("a quarter", value="2017-Q4")],
                           description="The period (2017-Q4, 2017-11, FY2017: fiscal calendar).")
 
 
 def _period(request: Request, *, required: bool) -> str | None:
-    text = (request.query_params.get("period") or "").strip()
-    if not text:
-        if required:
-            raise exceptions.ValidationError({"period": [_("This parameter is required.")]})
-        return None
-    try:
-        return period_ref(text).label
-    except RollupError as exc:
-        raise exceptions.ValidationError({"period": [str(exc)]}) from None
+    label = period_param(request)
+    if label is None and required:
+        raise exceptions.ValidationError({"period": [_("This parameter is required.")]})
+    return label
 
 
 def _invalid(exc: services.CollabError | RollupError) -> exceptions.ValidationError:
-    return exceptions.ValidationError({getattr(exc, "field", "period"): [str(exc)]})
+    return bad_input(exc, getattr(exc, "field", "period"))
 
 
 def _user(username: str, request: Request) -> Any:
@@ -56,19 +51,6 @@ def _user(username: str, request: Request) -> Any:
         return selectors.visible_user(request.user, username)
     except LookupError:
         raise exceptions.NotFound(_("No user %(username)s that you may see.") % {"username": username}) from None
-
-
-def to_json(value: Any) -> Any:
-    """Money as text with two decimals (exact), times as ISO text, through nested nodes."""
-    if isinstance(value, Decimal):
-        return format(value.quantize(Decimal("0.01")), "f")
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
-    return value
 
 
 class SubmissionView(ApiViewMixin, generics.ListAPIView):
@@ -173,4 +155,4 @@ class RollupView(ApiViewMixin, generics.GenericAPIView):
             node = rollup(request.user, period, user=target)
         except RollupError:
             raise exceptions.NotFound() from None
-        return Response(to_json(node))
+        return Response(jsonable(node, money_text))  # money as exact text, as the serializers write it

@@ -52,7 +52,7 @@ def bad_input(exc: Exception, field: str = "non_field_errors") -> exceptions.Val
 def period_param(request: Request) -> str | None:
     """The ``period`` query parameter as its canonical label (``2017-q4`` -> ``2017-Q4``, ``fy2017`` -> ``FY2017``);
     400 when unreadable."""
-    text = request.query_params.get("period") or None
+    text = (request.query_params.get("period") or "").strip() or None
     if text is None:
         return None
     try:

@@ -31,15 +31,13 @@ def visible_rows(user: Any, close: PeriodClose) -> QuerySet:
     return rows.order_by("user__username", "source", "week")
 
 
-def summary(user: Any, close: PeriodClose) -> list[dict[str, Any]]:
+def summary(user: Any, close: PeriodClose, rows: list[ForecastAccuracy] | None = None) -> list[dict[str, Any]]:
     """One row per source and week: company error and bias (for those who see everything; else their own top
-    node's), the mean absolute error over people and over teams, and how many of each were measured."""
-    rows = list(visible_rows(user, close))
-    top = None
-    if visibility.visible_owner_ids(user) is None:
-        top = None  # the company row (user null)
-    elif user is not None:
-        top = user.pk
+    node's), the mean absolute error over people and over teams, and how many of each were measured. ``rows``:
+    ``visible_rows(user, close)`` when the caller has read them already."""
+    rows = list(visible_rows(user, close)) if rows is None else rows
+    # the company row (user null) for those who see everything, else the user's own node
+    top = None if visibility.visible_owner_ids(user) is None else getattr(user, "pk", None)
     groups: dict[tuple[str, int], dict[str, Any]] = {}
     people: dict[tuple[str, int], list[float]] = defaultdict(list)
     teams: dict[tuple[str, int], list[float]] = defaultdict(list)

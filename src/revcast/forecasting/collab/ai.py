@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from revcast.forecasting import selectors
-from revcast.forecasting.engine import forecast as engine_forecast
 from revcast.forecasting.models import ForecastRun
 
 if TYPE_CHECKING:
@@ -36,16 +35,11 @@ def subtree_ranges(view: View) -> dict[Any, dict[str, Any]] | None:
     run = run_for(view.period.label, view.at)
     if run is None:
         return None
-    viewer = view.viewer
-    scored = selectors.scored_frame(selectors.visible_deal_forecasts(run, viewer))
-    closed = selectors.closed_frame(run, viewer)
-    new, mask = selectors.new_business(run, viewer)
     tree = view.tree
     names = {pk: u.username for pk, u in tree.users.items()}
     rollups: dict[Any, list[str]] = {pk: [names[m] for m in tree.subtree(pk)] for pk in tree.users}
     rollups[None] = list(names.values())
-    sim = engine_forecast.simulate(scored, new, closed, by="owner", draws=run.draws, seed=run.seed, new_scope=mask,
-                                   dispersion=run.dispersion, rollups=rollups)
+    sim = selectors.simulate_scope(run, view.viewer, "owner", rollups=rollups)
     return {
         key: {"p10": _money(r["p10"]), "p50": _money(r["p50"]), "p90": _money(r["p90"]),
               "expected": _money(r["expected"]), "run": run.pk, "as_of": run.as_of}

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 
 from revcast.forecasting.collab import figures as figs
-from revcast.forecasting.collab import services, snapshots
+from revcast.forecasting.collab import selectors, services, snapshots
 from revcast.forecasting.collab.rollup import period_ref
 
 QUARTERS = ("2017-Q1", "2017-Q2", "2017-Q3", "2017-Q4")
@@ -66,10 +66,9 @@ def demo_quotas() -> int:
 
 def simulate_quarter(label: str = SIMULATED, seed: int = 2017) -> int:
     """Weekly calls, adjustments and snapshots for a past quarter, then close it; the number of calls."""
-    from revcast.forecasting.models import PeriodClose
     from revcast.org.models import User
 
-    if PeriodClose.objects.filter(period=label).exists():
+    if selectors.is_closed(label):
         return 0
     period = period_ref(label)
     rng = random.Random(seed)
@@ -132,9 +131,7 @@ def load_demo_collab(*, ai: bool = True) -> DemoCollab:
     quotas = demo_quotas()
     if quotas:
         made.append(f"{quotas} quotas")
-    from revcast.forecasting.models import PeriodClose
-
-    if not PeriodClose.objects.filter(period=SIMULATED).exists():
+    if not selectors.is_closed(SIMULATED):
         if ai:
             made.extend(ai_runs())
         calls = simulate_quarter()

@@ -49,15 +49,6 @@ class Figures:
     def pipeline(self) -> Decimal:
         return self.commit_deals + self.best_case_deals + self.pipeline_deals
 
-    def __add__(self, other: Figures) -> Figures:
-        return Figures(
-            self.closed + other.closed,
-            self.commit_deals + other.commit_deals,
-            self.best_case_deals + other.best_case_deals,
-            self.pipeline_deals + other.pipeline_deals,
-            self.weighted + other.weighted,
-        )
-
 
 # Amount × probability (percent) of a deal, summed in SQL; divide the sum by 100.
 WEIGHTED = ExpressionWrapper(F("amount") * F("probability"), output_field=DecimalField(max_digits=24, decimal_places=2))

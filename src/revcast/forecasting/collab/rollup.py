@@ -12,6 +12,7 @@ pipeline, closed and the weighted pipeline are never adjusted.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,7 +20,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from revcast.core import visibility
+from revcast.core import fiscal, visibility
+from revcast.core.fiscal import PeriodRef
 from revcast.forecasting.collab import figures as figs
 from revcast.forecasting.collab.tree import Tree
 from revcast.forecasting.models import ForecastAdjustment, ForecastSubmission
@@ -32,30 +34,18 @@ class RollupError(ValueError):
     """A roll-up asked for a period or a user it cannot show; the message says which."""
 
 
-@dataclass(frozen=True)
-class PeriodRef:
-    label: str
-    start: dt.date
-    end: dt.date  # exclusive
-
-
 def period_ref(label: str) -> PeriodRef:
     """A period by name through the fiscal calendar: ``2017-Q4``, ``2017-11``, ``FY2017``."""
-    from revcast.core import fiscal
-
     try:
-        p = fiscal.parse_period(label)
+        return fiscal.period_ref(label)
     except (ValueError, OverflowError) as exc:
         raise RollupError(str(exc)) from None
-    return PeriodRef(p.label, p.start.date(), p.end.date())
 
 
-def latest_submissions(period: str, at: dt.datetime | None = None, users: Any = None) -> dict[int, ForecastSubmission]:
+def latest_submissions(period: str, at: dt.datetime | None = None) -> dict[int, ForecastSubmission]:
     rows: QuerySet = ForecastSubmission.objects.filter(period=period)
     if at is not None:
         rows = rows.filter(submitted_at__lte=at)
-    if users is not None:
-        rows = rows.filter(user_id__in=users)
     out: dict[int, ForecastSubmission] = {}
     for sub in rows.order_by("user_id", "-submitted_at", "-id"):
         out.setdefault(sub.user_id, sub)
@@ -94,18 +84,18 @@ class View:
     ai: dict[Any, dict[str, Decimal]] | None = None
     at: dt.datetime | None = None
     _cache: dict[int, dict[str, Any]] = field(default_factory=dict)
-    _adjusters: set[int] | None = None  # whose adjustments count in this view (None: everyone's), read once
-    _adjusters_read: bool = False
 
     # ------------------------------------------------------------------ who counts for whom
+
+    @functools.cached_property
+    def _adjusters(self) -> set[int] | None:
+        """Whose adjustments count in this view (None: everyone's), read once."""
+        owners = visibility.visible_owner_ids(self.viewer)
+        return None if owners is None else {pk for pk in owners if pk in self.tree.users}
 
     def adjuster_counts(self, adjuster_id: int) -> bool:
         """Whether an adjustment made by ``adjuster_id`` applies in this viewer's view: made by the viewer or by
         an (active) person below them; every adjustment for those who see everything."""
-        if not self._adjusters_read:
-            owners = visibility.visible_owner_ids(self.viewer)
-            self._adjusters = None if owners is None else {pk for pk in owners if pk in self.tree.users}
-            self._adjusters_read = True
         return self._adjusters is None or adjuster_id in self._adjusters
 
     def adjustment(self, pk: int, metric: str) -> ForecastAdjustment | None:
@@ -237,11 +227,12 @@ def build_view(viewer: Any, period: PeriodRef, *, at: dt.datetime | None = None,
 
 
 def rollup(viewer: Any, period_label: str, *, user: Any = None, at: dt.datetime | None = None,
-           ai: bool = True) -> dict[str, Any]:
+           ai: bool = True, view: View | None = None) -> dict[str, Any]:
     """The roll-up of ``user``'s subtree (default: the viewer's own; the company for those who see everything)
-    as ``viewer`` sees it. Raises RollupError when ``user`` is outside what the viewer may see."""
-    period = period_ref(period_label)
-    view = build_view(viewer, period, at=at, ai=ai)
+    as ``viewer`` sees it. Raises RollupError when ``user`` is outside what the viewer may see. ``view``: the
+    viewer's view of the period from ``build_view``, when the caller reads several nodes of it."""
+    if view is None:
+        view = build_view(viewer, period_ref(period_label), at=at, ai=ai)
     if user is None and (viewer is None or visibility.sees_everything(viewer)):
         return view.company()
     target = user if user is not None else viewer

@@ -7,7 +7,12 @@ from typing import Any
 from django.db.models import QuerySet
 
 from revcast.core import visibility
-from revcast.forecasting.models import ForecastAdjustment, ForecastSubmission
+from revcast.forecasting.models import ForecastAdjustment, ForecastSubmission, PeriodClose
+
+
+def is_closed(period: str) -> bool:
+    """Has the period been closed (its calls measured)? Then they can no longer change."""
+    return PeriodClose.objects.filter(period=period).exists()
 
 
 def visible_user(viewer: Any, username: str) -> Any:
@@ -38,7 +43,7 @@ def visible_adjustments(user: Any, period: str | None = None) -> QuerySet:
     rows = ForecastAdjustment.objects.select_related("user", "adjusted_by")
     if period:
         rows = rows.filter(period=period)
-    if not visibility.sees_everything(user):
-        below = visibility.subtree_ids(user) if user is not None and user.is_active else set()
-        rows = rows.filter(adjusted_by_id__in=below, adjusted_by__is_active=True)
+    owners = visibility.visible_owner_ids(user)
+    if owners is not None:
+        rows = rows.filter(adjusted_by_id__in=owners, adjusted_by__is_active=True)
     return rows.order_by("-created_at", "-id")

@@ -19,9 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from revcast.core import visibility
+from revcast.core.fiscal import PeriodRef
 from revcast.forecasting.collab import figures as figs
-from revcast.forecasting.collab.rollup import PeriodRef, period_ref
+from revcast.forecasting.collab import selectors
+from revcast.forecasting.collab.rollup import period_ref
 from revcast.forecasting.collab.tree import Tree
 from revcast.forecasting.models import ForecastAdjustment, ForecastSubmission
 
@@ -59,9 +60,7 @@ def amount(value: Any, field: str, *, required: bool = True) -> Decimal | None:
 
 def check_open(period: PeriodRef) -> None:
     """Calls of a closed period are measured against what happened: they cannot change any more."""
-    from revcast.forecasting.models import PeriodClose
-
-    if PeriodClose.objects.filter(period=period.label).exists():
+    if selectors.is_closed(period.label):
         raise CollabError(_("%(period)s is closed: its forecast calls can no longer change.") % {"period": period.label},
                           "period")
 
@@ -130,7 +129,7 @@ def adjust(
     period = period_ref(period_label)
     check_open(period)
     tree = Tree.load()
-    if not visibility.sees_everything(by) and not tree.may_see(by, target.pk):
+    if not tree.may_see(by, target.pk):
         raise LookupError(target)
     if not may_adjust(by, target, tree):
         if by is not None and by.pk == target.pk:

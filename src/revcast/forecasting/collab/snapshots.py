@@ -23,8 +23,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from revcast.core.fiscal import PeriodRef
 from revcast.forecasting.collab import figures as figs
-from revcast.forecasting.collab.rollup import PeriodRef, View, build_view, period_ref
+from revcast.forecasting.collab import selectors
+from revcast.forecasting.collab.rollup import View, build_view, period_ref
 from revcast.forecasting.collab.tree import Tree
 from revcast.forecasting.models import ForecastAccuracy, ForecastSnapshot, PeriodClose
 
@@ -59,7 +61,7 @@ def take_snapshot(period_label: str, *, at: dt.datetime | None = None) -> int:
     moment = at or timezone.now()
     if moment.astimezone(dt.UTC).date() >= period.end:
         raise PeriodNotOver(f"{period.label} is over: a snapshot freezes the calls made before a period ends")
-    if PeriodClose.objects.filter(period=period.label).exists():
+    if selectors.is_closed(period.label):
         raise PeriodNotOver(f"{period.label} is closed: its calls were measured already")
     managed = build_view(None, period, at=at, ai=True)
     reps = View(viewer=None, period=period, tree=managed.tree, figures=managed.figures,

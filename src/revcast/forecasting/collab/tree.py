@@ -21,7 +21,7 @@ class Tree:
     def load(cls) -> Tree:
         from revcast.org.models import User
 
-        users = {u.pk: u for u in User.objects.filter(is_active=True).select_related("team", "region")}
+        users = {u.pk: u for u in User.objects.filter(is_active=True)}
         parent = {pk: (u.manager_id if u.manager_id in users else None) for pk, u in users.items()}
         children: dict[int | None, list[int]] = defaultdict(list)
         for pk in sorted(users, key=lambda k: users[k].username):

@@ -117,12 +117,6 @@ class FiscalCalendar:
             return "month", int(m[1]), int(m[2])
         raise PeriodError(f"period {label!r}: expected {FORMS}")
 
-    def describe(self) -> str:
-        """In words, e.g. ``fiscal years start in month 4, named by the year they end in``."""
-        if self.is_calendar_year:
-            return "fiscal years are calendar years"
-        return f"fiscal years start in month {self.start_month}, named by the year they {self.named_by} in"
-
 
 CALENDAR = FiscalCalendar()
 
