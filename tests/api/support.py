@@ -38,6 +38,11 @@ def team(manager: str) -> set[str]:
     return {manager} | {rep for rep, boss in manager_of().items() if boss == manager}
 
 
+def reps(manager: str) -> list[str]:
+    """A manager's reps (usernames, without the manager), sorted."""
+    return sorted(team(manager) - {manager})
+
+
 def deals_of(owners: set[str] | None) -> list[dict[str, str]]:
     """Deals owned by ``owners`` (None: all)."""
     return [d for d in deals() if owners is None or username(d["sales_agent"]) in owners]

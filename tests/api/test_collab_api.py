@@ -6,29 +6,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pandas as pd
 import pytest
 
-from tests.reporting.expected import MAVEN_DIR, username
+from tests.api import support as S
+from tests.forecasting import support as F
 
 pytestmark = pytest.mark.django_db
 Q4 = "2017-Q4"
-
-
-def won_in_q4_by_owner() -> dict[str, Decimal]:
-    """Won deals closed in Oct-Dec 2017 per owner, from the raw file (Maven open deals have no close date, so
-    they are in no period's pipeline: a rep without a submission counts their closed revenue as their commit)."""
-    deals = pd.read_csv(MAVEN_DIR / "sales_pipeline.csv", dtype=str)
-    won = deals[(deals["deal_stage"] == "Won") & (deals["close_date"] >= "2017-10-01") & (deals["close_date"] <= "2017-12-31")]
-    out: dict[str, Decimal] = {}
-    for agent, value in zip(won["sales_agent"], won["close_value"], strict=True):
-        out[username(agent)] = out.get(username(agent), Decimal(0)) + Decimal(value)
-    return out
-
-
-def team_of(manager: str) -> list[str]:
-    teams = pd.read_csv(MAVEN_DIR / "sales_teams.csv", dtype=str)
-    return sorted(username(a) for a in teams.loc[teams["manager"] == manager, "sales_agent"])
+# Won deals closed in Oct-Dec 2017, from the raw file (Maven open deals have no close date, so they are in no
+# period's pipeline: a rep without a submission counts their closed revenue as their commit).
+Q4_DAYS = ("2017-10-01", "2018-01-01")  # first day, day after the last
 
 
 def D(text: str) -> Decimal:
@@ -46,7 +33,7 @@ def team(users):
 
 
 def test_submit_adjust_and_roll_up_as_the_issue_describes(team, api):
-    won = won_in_q4_by_owner()
+    won = F.won_by_owner(*Q4_DAYS)
     darcel, gladys, melvin = api(team.darcel), api(team.gladys), api(team.melvin)
     r = darcel.post("/api/forecast/submissions/", {"period": "2017-q4", "commit": "150000", "best_case": "210000.50"},
                     format="json")
@@ -57,7 +44,7 @@ def test_submit_adjust_and_roll_up_as_the_issue_describes(team, api):
                                                        "pipeline": 400000}, format="json").status_code == 201
 
     before = melvin.get("/api/forecast/rollup/", {"period": Q4}).json()
-    members = team_of("Melvin Marxen")
+    members = S.reps("melvin.marxen")
     assert [c["user"] for c in before["children"]] == members
     others = sum((won.get(m, Decimal(0)) for m in members if m not in ("darcel.schlecht", "gladys.colclough")),
                  Decimal(0))
@@ -209,4 +196,4 @@ def test_the_owner_sets_a_deals_forecast_category_and_history_keeps_it(team, api
     deal.refresh_from_db()
     assert deal.forecast_category == "commit" and deal.expected_close_on == dt.date(2017, 12, 15)
     node = darcel.get("/api/forecast/rollup/", {"period": Q4}).json()
-    assert D(node["commit"]) == won_in_q4_by_owner()["darcel.schlecht"] + deal.amount
+    assert D(node["commit"]) == F.won_by_owner(*Q4_DAYS)["darcel.schlecht"] + deal.amount

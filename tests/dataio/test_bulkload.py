@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -16,6 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.dataio import legacy_crm
+from tests.dataio.support import _migrate
 
 pytestmark = pytest.mark.django_db
 POSTGRES = connection.vendor == "postgresql"
@@ -45,15 +45,6 @@ def _schema(tables: tuple[str, ...] = TABLES) -> set[tuple[str, str]]:
 
 
 @pytest.fixture
-def legacy(tmp_path: Path) -> tuple[str, Path]:
-    path = tmp_path / "legacy.db"
-    legacy_crm.create(f"sqlite:///{path}")
-    mapping = tmp_path / "legacy.yaml"
-    mapping.write_text(legacy_crm.MAPPING, encoding="utf-8")
-    return f"sqlite:///{path}", mapping
-
-
-@pytest.fixture
 def empty_deals() -> None:
     """The suite's database holds the Maven data: empty the deal tables inside the test's transaction."""
     from revcast.pipeline.models import Opportunity
@@ -63,15 +54,6 @@ def empty_deals() -> None:
             cur.execute("TRUNCATE pipeline_opportunity, pipeline_opportunityfieldhistory CASCADE")
     else:
         Opportunity.objects.all().delete()
-
-
-def _migrate(url: str, mapping: Path, *extra: str) -> dict:
-    out = io.StringIO()
-    with pytest.raises(SystemExit) as exc:
-        call_command("migrate", "--source", url, "--mapping", str(mapping), "--no-backup", "--format", "json",
-                     "--batch-size", "25", *extra, stdout=out)
-    assert exc.value.code == 3, out.getvalue()[-2000:]  # partial: the legacy CRM has three bad status codes
-    return json.loads(out.getvalue())
 
 
 def test_set_aside_drops_secondary_indexes_and_foreign_keys_and_restore_brings_back_the_same():
@@ -126,7 +108,7 @@ def test_a_migration_into_empty_tables_bulk_loads_the_same_data_and_ends_with_th
     url, mapping = legacy
     expected = legacy_crm.expected()
     before = _schema()
-    result = _migrate(url, mapping, "--bulk-load", "on")
+    result = _migrate(url, mapping, "--batch-size", "25", "--bulk-load", "on")
     notes = [n for n in result["notes"] if n.startswith("bulk load of deals")]
     if POSTGRES:
         assert len(notes) == 1 and "set aside for the load and rebuilt after it" in notes[0]
@@ -142,7 +124,7 @@ def test_a_migration_into_empty_tables_bulk_loads_the_same_data_and_ends_with_th
 
     assert "set_aside" not in ImportRun.objects.get(pk=result["run"]).checkpoint
     # a second run finds the tables full: row by row, and nothing changes
-    again = _migrate(url, mapping, "--bulk-load", "on")
+    again = _migrate(url, mapping, "--batch-size", "25", "--bulk-load", "on")
     if POSTGRES:
         assert any("its tables are not empty; loaded row by row" in n for n in again["notes"])
     assert again["counts"]["deals"]["unchanged"] == expected["deals"]
@@ -150,7 +132,7 @@ def test_a_migration_into_empty_tables_bulk_loads_the_same_data_and_ends_with_th
 
 def test_auto_leaves_small_sources_row_by_row(legacy, empty_deals):
     url, mapping = legacy
-    result = _migrate(url, mapping)
+    result = _migrate(url, mapping, "--batch-size", "25")
     assert not any(n.startswith("bulk load") for n in result["notes"])
 
 
@@ -208,7 +190,7 @@ def test_what_a_killed_run_left_set_aside_is_restored_by_the_next_run(legacy):
     # resuming that run itself would go on with them set aside: restore_pending leaves it be
     assert bulkload.restore_pending(exclude=killed.pk) == []
     assert _schema() != before
-    result = _migrate(url, mapping, "--bulk-load", "off")
+    result = _migrate(url, mapping, "--batch-size", "25", "--bulk-load", "off")
     assert any(n.startswith("restored the") and f"run #{killed.pk}" in n for n in result["notes"])
     assert _schema() == before
     killed.refresh_from_db()
@@ -218,7 +200,7 @@ def test_what_a_killed_run_left_set_aside_is_restored_by_the_next_run(legacy):
 def test_off_loads_row_by_row_into_empty_tables(legacy, empty_deals):
     url, mapping = legacy
     before = _schema()
-    result = _migrate(url, mapping, "--bulk-load", "off")
+    result = _migrate(url, mapping, "--batch-size", "25", "--bulk-load", "off")
     assert [n for n in result["notes"] if n.startswith("bulk load")] == []
     assert result["counts"]["deals"]["created"] == legacy_crm.expected()["deals"]
     assert _schema() == before

@@ -8,33 +8,15 @@ import io
 import json
 import sqlite3
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.dataio import legacy_crm
+from tests.dataio.support import _migrate
 
 pytestmark = pytest.mark.usefixtures("maven")
-
-
-@pytest.fixture
-def legacy(tmp_path: Path) -> tuple[str, Path]:
-    path = tmp_path / "legacy.db"
-    legacy_crm.create(f"sqlite:///{path}")
-    mapping = tmp_path / "legacy.yaml"
-    mapping.write_text(legacy_crm.MAPPING, encoding="utf-8")
-    return f"sqlite:///{path}", mapping
-
-
-def _migrate(url: str, mapping: Path, *extra: str, code: int = 3) -> dict:
-    out = io.StringIO()
-    with pytest.raises(SystemExit) as exc:
-        call_command("migrate", "--source", url, "--mapping", str(mapping), "--no-backup", "--format", "json",
-                     *extra, stdout=out)
-    assert exc.value.code == code, out.getvalue()[-2000:]
-    return json.loads(out.getvalue())
 
 
 def test_sqlite_source_migrates_with_the_mapping_transformations(legacy):

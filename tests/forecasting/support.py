@@ -36,14 +36,26 @@ def owner_of_external_id() -> dict[str, str]:
     return {d["opportunity_id"]: S.username(d["sales_agent"]) for d in raw_deals()}
 
 
+def won_deals(first: str, before: str, owners: set[str] | None = None) -> list[dict[str, str]]:
+    """The CSV rows of deals won on ``first`` <= close_date < ``before`` (of ``owners``)."""
+    return [d for d in raw_deals()
+            if d["deal_stage"] == "Won" and first <= d["close_date"] < before
+            and (owners is None or S.username(d["sales_agent"]) in owners)]
+
+
 def won_between(first: str, before: str, owners: set[str] | None = None) -> Decimal:
     """Sum of close_value of deals won on ``first`` <= close_date < ``before`` (of ``owners``), from the CSV."""
-    return sum(
-        (Decimal(d["close_value"]) for d in raw_deals()
-         if d["deal_stage"] == "Won" and first <= d["close_date"] < before
-         and (owners is None or S.username(d["sales_agent"]) in owners)),
-        Decimal(0),
-    )
+    return sum((Decimal(d["close_value"]) for d in won_deals(first, before, owners)), Decimal(0))
+
+
+def won_by_owner(first: str, before: str) -> dict[str, Decimal]:
+    """Owner username -> sum of close_value of their deals won on ``first`` <= close_date < ``before``, from the CSV
+    (owners without such a deal are not in it)."""
+    out: dict[str, Decimal] = {}
+    for d in won_deals(first, before):
+        owner = S.username(d["sales_agent"])
+        out[owner] = out.get(owner, Decimal(0)) + Decimal(d["close_value"])
+    return out
 
 
 def managers() -> list[str]:

@@ -14,12 +14,6 @@ from tests.api import support as S
 from tests.forecasting import support as F
 
 
-@pytest.fixture(scope="module")
-def stored(maven_import, django_db_blocker):
-    with F.stored_forecasts(django_db_blocker) as data:
-        yield data
-
-
 def forecast(*args: str) -> str:
     out = io.StringIO()
     call_command("forecast", *args, stdout=out)

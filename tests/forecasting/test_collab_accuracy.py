@@ -7,35 +7,16 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import pandas as pd
 import pytest
 
 from revcast.forecasting.collab import accuracy, services, snapshots
+from tests.api import support as S
 from tests.forecasting import support as F
-from tests.reporting.expected import MAVEN_DIR, username
 
 Q4 = "2017-Q4"
 WEEKS = [dt.date(2017, 10, 2), dt.date(2017, 10, 23), dt.date(2017, 11, 20), dt.date(2017, 12, 11)]
 FACTORS = [Decimal("0.7"), Decimal("0.85"), Decimal("1.1"), Decimal("1.02")]
-
-
-@pytest.fixture(scope="module")
-def stored(maven_import, django_db_blocker):
-    with F.stored_forecasts(django_db_blocker) as data:  # one AI run of 2017-Q4 as of 2017-11-15
-        yield data
-
-
-def raw_actuals() -> tuple[dict[str, Decimal], dict[str, list[str]]]:
-    deals = pd.read_csv(MAVEN_DIR / "sales_pipeline.csv", dtype=str)
-    won = deals[(deals["deal_stage"] == "Won") & deals["close_date"].between("2017-10-01", "2017-12-31")]
-    actual: dict[str, Decimal] = {}
-    for agent, value in zip(won["sales_agent"], won["close_value"], strict=True):
-        actual[username(agent)] = actual.get(username(agent), Decimal(0)) + Decimal(value)
-    teams = pd.read_csv(MAVEN_DIR / "sales_teams.csv", dtype=str)
-    members: dict[str, list[str]] = {}
-    for agent, manager in zip(teams["sales_agent"], teams["manager"], strict=True):
-        members.setdefault(username(manager), []).append(username(agent))
-    return actual, members
+Q4_DAYS = ("2017-10-01", "2018-01-01")  # first day, day after the last
 
 
 def moment(day: dt.date) -> dt.datetime:
@@ -46,7 +27,8 @@ def test_closing_a_period_measures_every_call(stored, db):
     from revcast.forecasting.models import ForecastAccuracy, ForecastRun
     from revcast.org.models import User
 
-    actual, members = raw_actuals()
+    actual = F.won_by_owner(*Q4_DAYS)  # won in Q4 per rep, from the raw CSV
+    members = {manager: S.reps(manager) for manager in F.managers()}
     reps = sorted(m for team in members.values() for m in team)
     users = {u.username: u for u in User.objects.filter(username__in=[*reps, *members])}
     calls: dict[tuple[str, int], Decimal] = {}
@@ -144,9 +126,7 @@ def test_the_nightly_job_takes_one_snapshot_a_week(maven):
     company = ForecastSnapshot.objects.get(period="2017-Q4", week=dt.date(2017, 11, 6), user=None)
     # Nobody has submitted: every rep's call is what their deals say, i.e. closed before that day (no open deal of
     # Maven has an expected close date).
-    deals = pd.read_csv(MAVEN_DIR / "sales_pipeline.csv", dtype=str)
-    won = deals[(deals["deal_stage"] == "Won") & deals["close_date"].between("2017-10-01", "2017-11-05")]
-    assert company.rep_commit == company.commit == sum((Decimal(v) for v in won["close_value"]), Decimal(0))
+    assert company.rep_commit == company.commit == F.won_between("2017-10-01", "2017-11-06")
     assert company.missing == 35  # every rep is expected to submit, with or without deals
 
 
@@ -166,6 +146,5 @@ def test_the_snapshot_and_close_commands(maven):
     call_command("forecast", "close", "--period", "2017-Q4", "--format", "json", stdout=out)
     data = json.loads(out.getvalue())
     assert data["period"] == "2017-Q4"
-    actual, _members = raw_actuals()
     rep = next(r for r in data["summary"] if r["source"] == "rep")
-    assert Decimal(str(rep["actual"])) == sum(actual.values(), Decimal(0))
+    assert Decimal(str(rep["actual"])) == F.won_between(*Q4_DAYS)

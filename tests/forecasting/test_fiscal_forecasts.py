@@ -19,12 +19,6 @@ from tests.forecasting import support as F
 APRIL = {"REVCAST_FISCAL_YEAR_START_MONTH": 4, "REVCAST_FISCAL_YEAR_NAMED_BY": "end"}
 
 
-@pytest.fixture(scope="module")
-def stored(maven_import, django_db_blocker):
-    with F.stored_forecasts(django_db_blocker) as data:
-        yield data
-
-
 @override_settings(**APRIL)
 def test_a_fiscal_year_is_forecast_and_stored(stored, db):
     run = services.run_forecast(period="fy2018", as_of=F.AS_OF, draws=200)

@@ -76,12 +76,6 @@ def test_only_one_model_version_is_active(maven):
 # ---------------------------------------------------------------- stored forecasts (one training per module)
 
 
-@pytest.fixture(scope="module")
-def stored(maven_import, django_db_blocker):
-    with F.stored_forecasts(django_db_blocker) as data:
-        yield data
-
-
 @pytest.fixture
 def run(stored, db):
     return ForecastRun.objects.get(pk=stored.run_id)

@@ -127,6 +127,12 @@ def waterfall(f: pd.DataFrame) -> dict[str, tuple[int, Decimal]]:
     return out
 
 
+def expected_waterfall(owners: Iterable[str] | None, period: tuple[str, str], start: str, end: str,
+                       ) -> dict[str, tuple[int, Decimal]]:
+    """The waterfall of the deals of ``owners`` (None: every deal) from the history table (see deals_frame)."""
+    return waterfall(deals_frame(history(owners), stage_types(), period, start, end))
+
+
 def rows(w: dict[str, tuple[int, Decimal]]) -> list[list[Any]]:
     """[category, deals, amount] in report order."""
     return [[c, *w[c]] for c in CATEGORIES]

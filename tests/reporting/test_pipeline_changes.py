@@ -22,6 +22,7 @@ from tests.reporting.support import assert_rows, cli_json, column_names
 pytestmark = pytest.mark.usefixtures("maven")
 
 Q1 = ("2019-01-01", "2019-04-01")
+Q1_WINDOW = (Q1, Q1[0], "2019-03-31")  # period, first and last day compared
 
 
 @pytest.fixture
@@ -38,16 +39,8 @@ def _waterfall(result) -> dict[str, tuple[int, Decimal]]:
     return {r[i.index("category")]: (r[i.index("deals")], r[i.index("amount")]) for r in result.rows}
 
 
-def _as_rows(w: dict[str, tuple[int, Decimal]]) -> list[list]:
-    return [[c, *w[c]] for c in X.CATEGORIES]
-
-
 def _report_rows(result) -> list[list]:
     return [[r[0], r[2], r[3]] for r in result.rows]
-
-
-def _pandas(owners=None, period=Q1, start=Q1[0], end="2019-03-31"):
-    return X.waterfall(X.deals_frame(X.history(owners), X.stage_types(), period, start, end))
 
 
 # ---------------------------------------------------------------- the waterfall on the hand-built history
@@ -64,8 +57,8 @@ def test_manager_waterfall_matches_the_hand_made_numbers_and_pandas(deals):
     assert [c.type for c in result.columns] == ["string", "string", "integer", "money"]
     assert [r[1] for r in result.rows] == ["Pipeline at start", "New", "Pulled in", "Increased", "Decreased",
                                            "Pushed out", "Pulled out", "Won", "Lost", "Pipeline at end"]
-    assert_rows(_report_rows(result), _as_rows(F.EXPECTED))
-    assert_rows(_report_rows(result), X.rows(_pandas([F.REP1, F.REP2])))
+    assert_rows(_report_rows(result), X.rows(F.EXPECTED))
+    assert_rows(_report_rows(result), X.rows(X.expected_waterfall([F.REP1, F.REP2], *Q1_WINDOW)))
     meta = result.meta
     assert meta["reconciles"] is True and meta["difference"] == 0
     assert meta["identity"] == ("start + new + pulled_in + increased - decreased - pushed_out - pulled_out - won"
@@ -80,20 +73,20 @@ def test_manager_waterfall_matches_the_hand_made_numbers_and_pandas(deals):
 def test_company_view_of_a_period_without_maven_deals_is_the_fixture(deals):
     # The system (no user) sees Maven too, but no Maven deal is in 2019-Q1's pipeline or closes then.
     result = _run("pipeline-changes", None, options=["period=2019-Q1"])
-    assert_rows(_report_rows(result), _as_rows(F.EXPECTED))
+    assert_rows(_report_rows(result), X.rows(F.EXPECTED))
 
 
 def test_a_rep_sees_only_own_deals(deals):
     rep = _run("pipeline-changes", deals.reps[1], options=["period=2019-Q1"])
     manager = _run("pipeline-changes", deals.manager, options=["period=2019-Q1"])
 
-    assert_rows(_report_rows(rep), _as_rows(F.EXPECTED_REP1))
-    assert_rows(_report_rows(rep), X.rows(_pandas([F.REP1])))
+    assert_rows(_report_rows(rep), X.rows(F.EXPECTED_REP1))
+    assert_rows(_report_rows(rep), X.rows(X.expected_waterfall([F.REP1], *Q1_WINDOW)))
     assert _waterfall(rep) != _waterfall(manager)
     assert _waterfall(rep)["start"][0] < _waterfall(manager)["start"][0]
     assert rep.meta["reconciles"] is True and rep.meta["as_user"] == F.REP1
     other = _run("pipeline-changes", deals.reps[2], options=["period=2019-Q1"])
-    assert_rows(_report_rows(other), X.rows(_pandas([F.REP2])))
+    assert_rows(_report_rows(other), X.rows(X.expected_waterfall([F.REP2], *Q1_WINDOW)))
     # Rep 2 cannot see rep 1's deals even when filtering on them.
     assert all(n == 0 for n, _ in _waterfall(_run("pipeline-changes", deals.reps[2], options=["period=2019-Q1"],
                                                   where=[f"owner={F.REP1}"])).values())
@@ -103,10 +96,11 @@ def test_by_owner(deals):
     result = _run("pipeline-changes", deals.manager, options=["period=2019-Q1"], by=["owner"])
 
     assert column_names(result) == ["owner", "category", "label", "deals", "amount"]
-    expected = [[owner, *row] for owner in (F.REP1, F.REP2) for row in X.rows(_pandas([owner]))]
+    expected = [[owner, *row] for owner in (F.REP1, F.REP2)
+                for row in X.rows(X.expected_waterfall([owner], *Q1_WINDOW))]
     assert_rows([[r[0], r[1], r[3], r[4]] for r in result.rows], expected)
     assert_rows(_report_rows(_run("pipeline-changes", deals.manager, options=["period=2019-Q1"])),
-                _as_rows(F.EXPECTED))
+                X.rows(F.EXPECTED))
 
 
 @pytest.mark.parametrize(("period", "start", "end"), [
@@ -121,7 +115,7 @@ def test_other_windows_and_months_match_pandas(deals, period, start, end):
 
     parsed = pd.Period(period, freq="Q" if "Q" in period else "M")
     bounds = (str(parsed.start_time.date()), str((parsed.end_time + pd.Timedelta(days=1)).date()))
-    exp = _pandas([F.REP1, F.REP2], bounds, start, end)
+    exp = X.expected_waterfall([F.REP1, F.REP2], bounds, start, end)
     assert_rows(_report_rows(result), X.rows(exp))
     assert X.identity_holds(exp) and result.meta["reconciles"] is True
     assert result.meta["window"]["start"] == first
@@ -135,7 +129,7 @@ def test_from_and_to_are_start_and_end(deals):
     # Without a period, the quarter holding the start day.
     c = _run("pipeline-changes", deals.manager, date_from="2019-01-01")
     assert c.meta["window"]["period"] == "2019-Q1"
-    assert_rows(_report_rows(c), _as_rows(F.EXPECTED))
+    assert_rows(_report_rows(c), X.rows(F.EXPECTED))
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -201,7 +195,8 @@ def test_deals_report_all_adds_the_deals_that_did_not_move_and_reconciles_per_de
     frame = X.deals_frame(X.history([F.REP1, F.REP2]), X.stage_types(), Q1, Q1[0], "2019-03-31")
     start = sum((r[names.index("amount_start")] for r in rows.values() if r[names.index("in_start")]), Decimal(0))
     end = sum((r[names.index("amount_end")] for r in rows.values() if r[names.index("in_end")]), Decimal(0))
-    assert (start, end) == (X.waterfall(frame)["start"][1], X.waterfall(frame)["end"][1])
+    w = X.waterfall(frame)
+    assert (start, end) == (w["start"][1], w["end"][1])
 
 
 def test_deals_report_of_a_rep(deals):
@@ -220,7 +215,7 @@ def _slips(result) -> list[tuple[str, int, int]]:
             for r in result.rows]
 
 
-def _keys(deals, slips) -> list[tuple[str, int, int]]:
+def _keys(slips) -> list[tuple[str, int, int]]:
     from revcast.pipeline.models import Opportunity
 
     names = dict(Opportunity.objects.filter(external_id__startswith="pc-").values_list("pk", "external_id"))
@@ -232,7 +227,7 @@ def test_slipped_deals(deals):
     now = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
 
     assert _slips(result) == [("C", 146, 2), ("I", 33, 1), ("O", 25, 1)]
-    assert _slips(result) == _keys(deals, X.slipped(X.history([F.REP1, F.REP2]), X.stage_types(), now))
+    assert _slips(result) == _keys(X.slipped(X.history([F.REP1, F.REP2]), X.stage_types(), now))
     names = column_names(result)
     c = result.rows[0]
     assert c[names.index("original_close")] == dt.date(2018, 12, 20)
@@ -246,16 +241,16 @@ def test_slipped_deals_all_statuses_and_out_of_a_period(deals):
     now = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
     every = _run("slipped-deals", deals.manager, options=["status=all"])
     assert _slips(every) == [("C", 146, 2), ("I", 33, 1), ("E", 27, 1), ("O", 25, 1)]
-    assert _slips(every) == _keys(deals, X.slipped(history, types, now, open_only=False))
+    assert _slips(every) == _keys(X.slipped(history, types, now, open_only=False))
 
     out_of_q1 = _run("slipped-deals", deals.manager, options=["period=2019-Q1"])
     assert _slips(out_of_q1) == [("C", 146, 2), ("O", 25, 1)]
-    assert _slips(out_of_q1) == _keys(deals, X.slipped(history, types, now, period=Q1))
+    assert _slips(out_of_q1) == _keys(X.slipped(history, types, now, period=Q1))
 
     # As of 2019-02-15: I was at 04-20 (69 days), E still open, O pulled into the quarter (not slipped).
     earlier = _run("slipped-deals", deals.manager, options=["as_of=2019-02-15"])
     assert _slips(earlier) == [("C", 146, 2), ("I", 69, 1), ("E", 27, 1)]
-    assert _slips(earlier) == _keys(deals, X.slipped(history, types, X.utc("2019-02-16")))
+    assert _slips(earlier) == _keys(X.slipped(history, types, X.utc("2019-02-16")))
 
     assert _slips(_run("slipped-deals", deals.reps[2])) == [("O", 25, 1)]
 
@@ -274,12 +269,10 @@ def test_maven_reconciles_and_matches_pandas_and_the_raw_files(period, first, af
     w = _waterfall(result)
 
     assert result.meta["reconciles"] is True and result.meta["difference"] == 0
-    a = {c: amount for c, (_n, amount) in w.items()}
-    assert a["start"] + a["new"] + a["pulled_in"] + a["increased"] - a["decreased"] - a["pushed_out"] - \
-        a["pulled_out"] - a["won"] - a["lost"] == a["end"]
+    assert X.identity_holds(w)
     last = str(dt.date.fromisoformat(after) - dt.timedelta(days=1))
     # Start and end (and every category) from the history table, with pandas.
-    assert_rows(_report_rows(result), X.rows(_pandas(None, (first, after), first, last)))
+    assert_rows(_report_rows(result), X.rows(X.expected_waterfall(None, (first, after), first, last)))
     # And from the raw CSV files: no open Maven deal has an expected close date, so the pipeline is empty at
     # both ends, and each deal closed in the period enters (new when engaged in it) and leaves at its close.
     raw = E.in_period(E.deals(), "closed_on", first, last)
@@ -302,5 +295,5 @@ def test_maven_2017_q4_won_equals_bookings_and_a_rep_sees_less(user_named):
     assert _waterfall(darcel)["won"] == ((mine["stage"] == "Won").sum(),
                                          E.money(int(mine.loc[mine["stage"] == "Won", "amount"].sum())))
     assert _waterfall(darcel)["won"][0] < company["won"][0]
-    assert_rows(_report_rows(darcel), X.rows(_pandas(["darcel.schlecht"], ("2017-10-01", "2018-01-01"),
-                                                     "2017-10-01", "2017-12-31")))
+    expected = X.expected_waterfall(["darcel.schlecht"], ("2017-10-01", "2018-01-01"), "2017-10-01", "2017-12-31")
+    assert_rows(_report_rows(darcel), X.rows(expected))

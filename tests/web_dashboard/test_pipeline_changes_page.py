@@ -81,10 +81,6 @@ def chart_amounts(page: str) -> tuple[list[float], list[float], list[str]]:
     return [i["value"] for i in lifts], [i["value"] for i in bars], [i["category"] for i in bars]
 
 
-def pandas_waterfall(owners, period=Q4_2017, end="2017-12-31", start=None):
-    return X.waterfall(X.deals_frame(X.history(owners), X.stage_types(), period, start or period[0], end))
-
-
 def deal_rows(page: str, table_id: str = "deals-table") -> dict[str, dict[str, str]]:
     """{deal name: {column: value or text, 'category', 'owner', 'url'}} out of a deals table."""
     part = page.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
@@ -110,7 +106,7 @@ def deal_rows(page: str, table_id: str = "deals-table") -> dict[str, dict[str, s
 def test_the_waterfall_of_maven_2017_q4_for_a_rep_a_manager_and_an_admin(who, owners):
     page = body(login(who).get(WATERFALL, {"period": "2017-Q4"}))
 
-    expected = pandas_waterfall(owners())
+    expected = X.expected_waterfall(owners(), Q4_2017, Q4_2017[0], "2017-12-31")
     assert figures(page) == expected
     assert list(table(page)) == list(X.CATEGORIES)
     assert X.identity_holds(expected)
@@ -143,7 +139,7 @@ def test_a_rep_sees_less_than_the_manager_and_only_own_deals_on_maven():
 
 
 def test_the_maven_deals_list_is_paged():
-    expected = pandas_waterfall(None)
+    expected = X.expected_waterfall(None, Q4_2017, Q4_2017[0], "2017-12-31")
     client = login("admin")
     first = body(client.get(DEALS, {"period": "2017-Q4"}))
     count = int(re.search(r'<span id="result-count">(\d+)</span>', first)[1])
@@ -163,7 +159,7 @@ def test_without_a_period_the_newest_quarter_holding_the_users_deals():
     # With a start day only, the quarter holding it (as the report itself does).
     page = body(login("admin").get(WATERFALL, {"start": "2017-08-15"}))
     assert 'data-period="2017-Q3" data-start="2017-08-15" data-end="2017-09-30"' in page
-    assert figures(page) == pandas_waterfall(None, ("2017-07-01", "2017-10-01"), "2017-09-30", start="2017-08-15")
+    assert figures(page) == X.expected_waterfall(None, ("2017-07-01", "2017-10-01"), "2017-08-15", "2017-09-30")
 
 
 # ---------------------------------------------------------------- the hand-built history (2019-Q1)
@@ -179,8 +175,7 @@ def test_the_page_shows_the_hand_made_waterfall_of_the_manager_and_of_a_rep(deal
 
     rep = body(login(deals.reps[1]).get(WATERFALL, {"period": F.PERIOD}))
     assert figures(rep) == F.EXPECTED_REP1
-    assert figures(rep) == X.waterfall(X.deals_frame(X.history([F.REP1]), X.stage_types(), Q1_2019, Q1_2019[0],
-                                                     "2019-03-31"))
+    assert figures(rep) == X.expected_waterfall([F.REP1], Q1_2019, Q1_2019[0], "2019-03-31")
 
 
 def test_the_chart_holds_the_tables_amounts_and_stands_as_a_waterfall(deals):

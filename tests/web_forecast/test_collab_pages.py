@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 from django.test import Client
 
+from tests.api import support as S
+from tests.forecasting import support as F
 from tests.reporting.expected import MAVEN_DIR, username
 
 pytestmark = pytest.mark.django_db
@@ -20,33 +22,10 @@ Q4 = "2017-Q4"
 DARCEL, GLADYS, MELVIN, DUSTIN = "darcel.schlecht", "gladys.colclough", "melvin.marxen", "dustin.brinkmann"
 ADMIN = "collab.admin"
 CALL = "/forecast/call/"
+Q4_DAYS = ("2017-10-01", "2018-01-01")  # first day, day after the last
 
 
 # ---------------------------------------------------------------- independent expectations (raw CSV)
-
-
-def raw_deals() -> pd.DataFrame:
-    deals = pd.read_csv(MAVEN_DIR / "sales_pipeline.csv", dtype=str)
-    deals["owner"] = deals["sales_agent"].map(username)
-    return deals
-
-
-def won_q4() -> pd.DataFrame:
-    deals = raw_deals()
-    return deals[(deals["deal_stage"] == "Won") & (deals["close_date"] >= "2017-10-01")
-                 & (deals["close_date"] <= "2017-12-31")]
-
-
-def won_by_owner() -> dict[str, Decimal]:
-    out: dict[str, Decimal] = {}
-    for owner, value in zip(won_q4()["owner"], won_q4()["close_value"], strict=True):
-        out[owner] = out.get(owner, Decimal(0)) + Decimal(value)
-    return out
-
-
-def team_of(manager: str) -> list[str]:
-    teams = pd.read_csv(MAVEN_DIR / "sales_teams.csv", dtype=str)
-    return sorted(username(a) for a in teams.loc[teams["manager"].map(username) == manager, "sales_agent"])
 
 
 def names_of(usernames: list[str]) -> list[str]:
@@ -54,11 +33,6 @@ def names_of(usernames: list[str]) -> list[str]:
     teams = pd.read_csv(MAVEN_DIR / "sales_teams.csv", dtype=str)
     full = {username(a): a for a in teams["sales_agent"]} | {username(m): m for m in teams["manager"]}
     return [*usernames, *(full[u] for u in usernames if u in full)]
-
-
-def total(usernames: list[str]) -> Decimal:
-    won = won_by_owner()
-    return sum((won.get(u, Decimal(0)) for u in usernames), Decimal(0))
 
 
 # ---------------------------------------------------------------- reading the page
@@ -135,7 +109,7 @@ def adjust(client: Client, **values: str):
 
 def test_a_rep_sees_his_own_node_with_the_submit_form(client_as):
     html = page(client_as(DARCEL), f"{CALL}?period={Q4}")
-    mine = won_by_owner()[DARCEL]
+    mine = F.won_by_owner(*Q4_DAYS)[DARCEL]
     assert money(html, "closed") == mine and money(html, "commit") == mine  # not submitted: what the deals say
     assert 'id="submit-form"' in html and 'id="children"' not in html and adjust_targets(html) == []
     assert re.search(r'name="commit" value="' + re.escape(format(mine.normalize(), "f")) + '"', html)  # prefill
@@ -145,24 +119,24 @@ def test_a_rep_sees_his_own_node_with_the_submit_form(client_as):
 
 def test_a_manager_sees_his_team_and_may_adjust_each_member_and_his_roll_up(client_as):
     html = page(client_as(MELVIN), f"{CALL}?period={Q4}")
-    team = team_of(MELVIN)
+    team = S.reps(MELVIN)
     assert list(children(html)) == team
     assert sorted(adjust_targets(html)) == sorted([*team, MELVIN])
-    assert money(html, "closed") == total(team) == money(html, "commit")
+    assert money(html, "closed") == F.won_between(*Q4_DAYS, set(team)) == money(html, "commit")
     assert [d for d in re.findall(r'<span class="badge text-bg-light border" data-user="([^"]+)"', html)] == team
 
 
 def test_an_admin_sees_the_company_and_no_form(client_as):
     html = page(client_as(ADMIN), f"{CALL}?period={Q4}")
-    managers = sorted({username(m) for m in pd.read_csv(MAVEN_DIR / "sales_teams.csv", dtype=str)["manager"]})
+    managers = F.managers()
     assert list(children(html)) == managers
-    assert money(html, "closed") == total(list(won_by_owner()))  # every deal won in Q4
+    assert money(html, "closed") == F.won_between(*Q4_DAYS)  # every deal won in Q4
     assert adjust_targets(html) == [] and 'id="submit-form"' not in html
     for manager in managers:
-        assert children(html)[manager]["closed"] == format(total(team_of(manager)), ".2f")
+        assert children(html)[manager]["closed"] == format(F.won_between(*Q4_DAYS, set(S.reps(manager))), ".2f")
     # Drilling into a manager: the breadcrumb goes back to the company.
     drilled = page(client_as(ADMIN), f"{CALL}?period={Q4}&user={MELVIN}")
-    assert list(children(drilled)) == team_of(MELVIN)
+    assert list(children(drilled)) == S.reps(MELVIN)
     assert re.search(r'<a href="/forecast/call/\?period=2017-Q4">Company</a>', drilled)
 
 
@@ -198,8 +172,8 @@ def test_the_pages_render_in_chinese_with_the_same_numbers(people):
     client.force_login(people[MELVIN])
     html = page(client, f"{CALL}?period={Q4}")
     assert '<html lang="zh-hans">' in html
-    assert money(html, "closed") == total(team_of(MELVIN))
-    assert f"{total(team_of(MELVIN)):,.0f}" in html  # amounts are grouped by three in every language
+    assert money(html, "closed") == F.won_between(*Q4_DAYS, set(S.reps(MELVIN)))
+    assert f"{F.won_between(*Q4_DAYS, set(S.reps(MELVIN))):,.0f}" in html  # amounts are grouped by three in every language
     assert '<html lang="zh-hans">' in page(client, "/forecast/accuracy/")
 
 
@@ -216,12 +190,12 @@ def test_nobody_sees_a_user_outside_their_view(client_as):
 
 
 def test_pages_never_leak_other_teams_names(client_as):
-    everyone = sorted(set(raw_deals()["owner"]))
+    everyone = sorted(set(F.owner_of_external_id().values()))  # every owner of a deal
     mine = page(client_as(DARCEL), f"{CALL}?period={Q4}")
     assert [n for n in names_of([u for u in everyone if u != DARCEL] + [MELVIN]) if n in mine] == []
     dustins = page(client_as(DUSTIN), f"{CALL}?period={Q4}")
-    assert [n for n in names_of([*team_of(MELVIN), MELVIN]) if n in dustins] == []
-    assert list(children(dustins)) == team_of(DUSTIN)
+    assert [n for n in names_of([*S.reps(MELVIN), MELVIN]) if n in dustins] == []
+    assert list(children(dustins)) == S.reps(DUSTIN)
 
 
 # ---------------------------------------------------------------- the forms' rules
@@ -298,11 +272,11 @@ def test_submit_adjust_and_the_numbers_on_the_pages(client_as, people):
     assert submit(client_as(GLADYS), commit="90000", best_case="120000", pipeline="400000").status_code == 302
     set_quota(Q4, "1000000", team=Team.objects.get(lead=people[MELVIN]))
     set_quota(Q4, "400000", user=people[DARCEL])
-    team = team_of(MELVIN)
+    team = S.reps(MELVIN)
     others = [u for u in team if u not in (DARCEL, GLADYS)]
-    closed = total(team)
-    commit = Decimal("150000") + Decimal("90000") + total(others)
-    best = Decimal("210000.50") + Decimal("120000") + total(others)
+    closed = F.won_between(*Q4_DAYS, set(team))
+    commit = Decimal("150000") + Decimal("90000") + F.won_between(*Q4_DAYS, set(others))
+    best = Decimal("210000.50") + Decimal("120000") + F.won_between(*Q4_DAYS, set(others))
 
     melvin = client_as(MELVIN)
     html = page(melvin, f"{CALL}?period={Q4}")
@@ -314,12 +288,12 @@ def test_submit_adjust_and_the_numbers_on_the_pages(client_as, people):
                                                          abs=1e-4)
     rows = children(html)
     assert rows[DARCEL]["commit"] == "150000.00" and rows[DARCEL]["best_case"] == "210000.50"
-    assert rows[DARCEL]["closed"] == format(won_by_owner()[DARCEL], ".2f") and rows[DARCEL]["quota"] == "400000.00"
+    assert rows[DARCEL]["closed"] == format(F.won_by_owner(*Q4_DAYS)[DARCEL], ".2f") and rows[DARCEL]["quota"] == "400000.00"
     assert rows[GLADYS]["pipeline"] == "400000.00"
     assert sorted(re.findall(r'data-user="([^"]+)">[^<]*</span></li>', html)) == others  # not submitted
     # The deals behind the node add up to its closed revenue, each one a link to a deal of the team.
     count, won_total, ids = deal_list(html, "won")
-    assert (count, won_total) == (len(won_q4()[won_q4()["owner"].isin(team)]), closed)
+    assert (count, won_total) == (len(F.won_deals(*Q4_DAYS, set(team))), closed)
     from revcast.pipeline.models import Opportunity
 
     owners = set(Opportunity.objects.filter(pk__in=ids).values_list("owner__username", flat=True))
@@ -367,10 +341,10 @@ def closed_q4(people):
 def test_accuracy_of_the_company_against_what_was_won(client_as, closed_q4):
     html = page(client_as(ADMIN), "/forecast/accuracy/")
     assert '<option value="2017-Q4" selected>' in html
-    actual = total(list(won_by_owner()))
+    actual = F.won_between(*Q4_DAYS)
     # The reps' call on 2 October: Darcel's submission, and for everyone else what was won by then (1 October).
-    early = won_q4()[(won_q4()["close_date"] < "2017-10-02") & (won_q4()["owner"] != DARCEL)]
-    forecast = Decimal("150000") + sum((Decimal(v) for v in early["close_value"]), Decimal(0))
+    everyone_else = set(F.owner_of_external_id().values()) - {DARCEL}
+    forecast = Decimal("150000") + F.won_between(Q4_DAYS[0], "2017-10-02", everyone_else)
     row = re.search(r'<tr data-source="rep" data-week="(\d+)">(.*?)</tr>', html, re.S)
     assert row and row[1] == "2"  # 1 October 2017 is a Sunday: the week of 2 October is the period's second
     values = re.findall(r'data-value="([^"]*)"', row[2])
@@ -383,9 +357,9 @@ def test_accuracy_of_the_company_against_what_was_won(client_as, closed_q4):
 
 def test_accuracy_rows_stay_inside_the_viewers_team(client_as, closed_q4):
     html = page(client_as(DUSTIN), "/forecast/accuracy/?period=2017-Q4")
-    assert [n for n in names_of([*team_of(MELVIN), MELVIN]) if n in html] == []
+    assert [n for n in names_of([*S.reps(MELVIN), MELVIN]) if n in html] == []
     people = set(re.findall(r'<tr data-user="([^"]*)" data-source=', html))
-    assert people == {DUSTIN, *team_of(DUSTIN)}
+    assert people == {DUSTIN, *S.reps(DUSTIN)}
     assert "Company" not in re.search(r'id="people-table".*?</table>', html, re.S)[0]
     assert "has not been closed" in page(client_as(DUSTIN), "/forecast/accuracy/?period=2018-Q1")
 
@@ -416,10 +390,10 @@ def test_the_roll_up_download_holds_the_viewers_team_only(client_as):
     assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
     assert 'filename="revcast-forecast-rollup-2017-Q4-' in r["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert [row["user"] for row in rows] == [MELVIN, *team_of(MELVIN)]
+    assert [row["user"] for row in rows] == [MELVIN, *S.reps(MELVIN)]
     darcel = next(row for row in rows if row["user"] == DARCEL)
     assert Decimal(darcel["commit"]) == Decimal("150000") and Decimal(darcel["best_case"]) == Decimal("210000.50")
-    assert Decimal(rows[0]["closed"]) == total(team_of(MELVIN))
+    assert Decimal(rows[0]["closed"]) == F.won_between(*Q4_DAYS, set(S.reps(MELVIN)))
     assert client_as(DUSTIN).get(f"/forecast/export/rollup/csv/?period={Q4}&user={DARCEL}").status_code == 400
     assert client_as(MELVIN).get(f"/forecast/export/rollup/pdf/?period={Q4}").status_code == 404
     xlsx = client_as(ADMIN).get(f"/forecast/export/submissions/xlsx/?period={Q4}")
@@ -428,7 +402,7 @@ def test_the_roll_up_download_holds_the_viewers_team_only(client_as):
 
 def test_the_accuracy_download_stays_inside_the_viewers_team(client_as, closed_q4):
     body = client_as(DUSTIN).get("/forecast/export/accuracy/csv/?period=2017-Q4&level=people").content.decode()
-    assert DUSTIN in body and [n for n in [*team_of(MELVIN), MELVIN] if n in body] == []
+    assert DUSTIN in body and [n for n in [*S.reps(MELVIN), MELVIN] if n in body] == []
 
 
 # ---------------------------------------------------------------- with a stored forecast run (keep last: module scope)
