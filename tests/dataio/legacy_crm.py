@@ -195,5 +195,11 @@ def expected() -> dict[str, Any]:
 
 def valid_deals_among_first(n_rows: int) -> int:
     """Valid deals among the first ``n_rows`` deals in key order (what a checkpoint at ``n_rows`` holds)."""
-    ordered = sorted(rows()["deals"], key=lambda d: d[0])[:n_rows]
-    return sum(1 for d in ordered if deal_valid(d))
+    return valid_deals_among_lines([(1, n_rows)])
+
+
+def valid_deals_among_lines(ranges: list[tuple[int, int]]) -> int:
+    """Valid deals among the deals at key-order positions ``first`` to ``first + n - 1`` for each ``(first, n)``
+    (what the checkpoints of key ranges loaded in parallel hold)."""
+    ordered = sorted(rows()["deals"], key=lambda d: d[0])
+    return sum(1 for first, n in ranges for d in ordered[first - 1 : first - 1 + n] if deal_valid(d))

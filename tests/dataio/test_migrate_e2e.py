@@ -1,5 +1,7 @@
 """End to end: a legacy CRM in a real PostgreSQL database, migrated by `revcast migrate` in a subprocess into a
 fresh target database, killed half-way (SIGKILL), resumed, reconciled, re-run (nothing changes) and rolled back.
+On PostgreSQL each source loads in two key ranges by two loader processes (``--workers 2``, dataio.parallel):
+the kill takes the loaders with it, and each range resumes after its own last batch.
 
 The target is a fresh database of the suite's kind: a SQLite file on the SQLite run, a new PostgreSQL database
 on the PostgreSQL run (the test database's transaction is invisible to subprocesses). The source is always
@@ -74,7 +76,7 @@ def _kill_half_way(target: Target, cmd: list[str], log: Path) -> dict[str, Any]:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 deals = _checkpoint(target).get("sources", {}).get("deals", {})
-                if deals.get("rows", 0) >= 4 * BATCH and not deals.get("done"):
+                if _rows_done(deals) >= 4 * BATCH and not deals.get("done"):
                     break
                 assert proc.poll() is None, f"the migration ended before it was killed: {log.read_text()[-3000:]}"
                 time.sleep(0.03)
@@ -87,6 +89,13 @@ def _kill_half_way(target: Target, cmd: list[str], log: Path) -> dict[str, Any]:
             proc.wait()
     assert proc.returncode == -signal.SIGKILL
     return _checkpoint(target)
+
+
+def _rows_done(progress: dict[str, Any]) -> int:
+    """Source rows committed: of the source, or of all its key ranges."""
+    if "parts" in progress:
+        return sum(part["rows"] for part in progress["parts"])
+    return progress.get("rows", 0)
 
 
 def _schema(target: Target) -> set[tuple[Any, ...]]:
@@ -141,16 +150,28 @@ def _scenario(target: Target, source_url: str, tmp_path: Path) -> None:
     backups = tmp_path / "backups"
     revcast(target, "migrate", "-v0")  # Django's schema migration: the command still is Django's migrate
     cmd = ["migrate", "--source", source_url, "--mapping", str(mapping), "--batch-size", str(BATCH),
-           "--backup-dir", str(backups), "--sample", "25", "--seed", "3", "--format", "json", "--bulk-load", "on"]
+           "--backup-dir", str(backups), "--sample", "25", "--seed", "3", "--format", "json", "--bulk-load", "on",
+           "--workers", "2"]
     schema = _schema(target)
 
     # 1. killed half-way: every committed batch is there with its checkpoint, nothing of the batch in flight
     cp = _kill_half_way(target, [*cmd, "--throttle", str(THROTTLE_MS)], tmp_path / "killed.log")
-    done = cp["sources"]["deals"]["rows"]
-    assert 0 < done < expected["deals_read"] and done % BATCH == 0
+    progress = cp["sources"]["deals"]
+    done = _rows_done(progress)
+    assert 0 < done < expected["deals_read"]
     assert cp["sources"]["customers"]["done"] and cp["sources"]["staff"]["done"]
     half = _migrated(target)
-    assert half["deals"] == legacy_crm.valid_deals_among_first(done)
+    if target.sqlite_path is None:  # two key ranges, each committed batch by batch from its own first row
+        parts = progress["parts"]
+        assert len(parts) == 2 and parts[0]["first_line"] == 1 and not all(p["done"] for p in parts)
+        assert parts[1]["first_line"] == expected["deals_read"] // 2 + 1
+        assert all(p["rows"] % BATCH == 0 or p["done"] for p in parts)
+        assert half["deals"] == legacy_crm.valid_deals_among_lines([(p["first_line"], p["rows"]) for p in parts])
+        time.sleep(1.5)  # the loaders died with their parent: nothing moves any more (a batch takes 150 ms)
+        assert _checkpoint(target)["sources"]["deals"]["parts"] == parts and _migrated(target) == half
+    else:
+        assert "parts" not in progress and done % BATCH == 0
+        assert half["deals"] == legacy_crm.valid_deals_among_first(done)
     assert target.scalar("SELECT status FROM dataio_importrun ORDER BY id DESC LIMIT 1") == "running"
     _check_backup(target, backups)
     if target.sqlite_path is None:  # killed in a bulk load: the deal tables' indexes and keys are set aside
@@ -174,8 +195,11 @@ def _scenario(target: Target, source_url: str, tmp_path: Path) -> None:
     assert _schema(target) == schema  # the resumed run rebuilt what the killed one set aside
     if target.sqlite_path is None:
         assert any(n.startswith("bulk load of deals: its ") for n in resumed["notes"])
+        assert "deals: loaded in 2 key ranges by 2 loader processes" in resumed["notes"]
     else:
         assert "bulk load of deals: PostgreSQL targets only; loaded row by row" in resumed["notes"]
+        assert ("deals: loaded by one process (several loaders need a PostgreSQL target, Linux and no open "
+                "transaction)") in resumed["notes"]
     assert any(n.startswith("backup of the target before writing") for n in resumed["notes"])
     after = _migrated(target)
     assert after["deals"] == after["distinct"] == expected["deals"]  # nothing duplicated, nothing missing

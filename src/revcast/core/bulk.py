@@ -10,6 +10,8 @@ from typing import Any, Protocol
 
 from django.db import models
 
+from revcast.core import pgcopy
+
 
 class WriteObserver(Protocol):
     """Told about every row ``upsert`` creates or changes (the change journal implements it)."""
@@ -176,16 +178,13 @@ def create_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
     now = timezone.now()
     today = timezone.localdate(now) if now.tzinfo is not None else now.date()
     meta = model._meta
-    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
             [meta.db_table, meta.pk.column, len(rows)],
         )
         ids = [r[0] for r in cursor.fetchall()]
-        copy_sql = "COPY {} ({}) FROM STDIN".format(
-            quote(meta.db_table), ", ".join(quote(c.column) for c in plan)
-        )
+        columns = [c.column for c in plan]
         # Column by column (rows with the same fields together): one pass per column instead of a branch
         # per column per row.
         known = _names(model)
@@ -194,45 +193,42 @@ def create_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
             groups.setdefault(frozenset(row), []).append(i)
         objs: list[Any] = [None] * len(rows)  # every index is filled below
         attnames = [c.attname for c in plan]
-        with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
-            write = copy.write_row
-            for keys, where in groups.items():
-                if keys - known:
-                    raise TypeError(f"{model.__name__} got unexpected field(s): {', '.join(sorted(keys - known))}")
-                group = [rows[i] for i in where]
-                n = len(group)
-                values: list[list[Any]] = []
-                caches: list[tuple[str, list[Any]]] = []
-                out: list[list[Any]] = []
-                for c in plan:
-                    if c.primary:
-                        col = [ids[i] for i in where]
-                    elif c.auto is not None:
-                        col = [now if c.auto == "datetime" else today] * n
-                    elif c.name in keys:
-                        col = [row[c.name] for row in group]
-                        if c.relation:
-                            caches.append((c.name, col))
-                            col = [None if v is None else v.pk for v in col]
-                    elif c.attname in keys:
-                        col = [row[c.attname] for row in group]
-                    elif callable(getattr(c.field, "default", None)):
-                        col = [c.field.get_default() for _ in group]  # a fresh dict or list per row
-                    else:
-                        col = [c.field.get_default()] * n
-                    values.append(col)
-                    out.append(col if c.prep is None else [None if v is None else c.prep(v, connection) for v in col])
-                for line in zip(*out, strict=True):
-                    write(line)
-                for j, (i, attrs) in enumerate(zip(where, zip(*values, strict=True), strict=True)):
-                    obj = object.__new__(model)
-                    state = models.base.ModelState()
-                    state.adding, state.db = False, alias
-                    if caches:
-                        state.fields_cache = {name: col[j] for name, col in caches}
-                    obj.__dict__.update(zip(attnames, attrs, strict=True))
-                    obj.__dict__["_state"] = state
-                    objs[i] = obj
+        for keys, where in groups.items():
+            if keys - known:
+                raise TypeError(f"{model.__name__} got unexpected field(s): {', '.join(sorted(keys - known))}")
+            group = [rows[i] for i in where]
+            n = len(group)
+            values: list[list[Any]] = []
+            caches: list[tuple[str, list[Any]]] = []
+            out: list[list[Any]] = []
+            for c in plan:
+                if c.primary:
+                    col = [ids[i] for i in where]
+                elif c.auto is not None:
+                    col = [now if c.auto == "datetime" else today] * n
+                elif c.name in keys:
+                    col = [row[c.name] for row in group]
+                    if c.relation:
+                        caches.append((c.name, col))
+                        col = [None if v is None else v.pk for v in col]
+                elif c.attname in keys:
+                    col = [row[c.attname] for row in group]
+                elif callable(getattr(c.field, "default", None)):
+                    col = [c.field.get_default() for _ in group]  # a fresh dict or list per row
+                else:
+                    col = [c.field.get_default()] * n
+                values.append(col)
+                out.append(col if c.prep is None else [None if v is None else c.prep(v, connection) for v in col])
+            pgcopy.write(connection, cursor, meta.db_table, columns, out)
+            for j, (i, attrs) in enumerate(zip(where, zip(*values, strict=True), strict=True)):
+                obj = object.__new__(model)
+                state = models.base.ModelState()
+                state.adding, state.db = False, alias
+                if caches:
+                    state.fields_cache = {name: col[j] for name, col in caches}
+                obj.__dict__.update(zip(attnames, attrs, strict=True))
+                obj.__dict__["_state"] = state
+                objs[i] = obj
     return objs
 
 
@@ -278,11 +274,29 @@ def _create_plan(model: type[models.Model]) -> list[_Column]:
                 _Column(
                     field=f, name=f.name, attname=f.attname, column=f.column, primary=f.primary_key,
                     relation=f.is_relation, auto=auto,
-                    prep=None if internal in _PLAIN else (lambda v, conn, f=f: f.get_db_prep_save(v, conn)),
+                    prep=(
+                        None if internal in _PLAIN
+                        else _json_text(f) if internal == "JSONField"
+                        else (lambda v, conn, f=f: f.get_db_prep_save(v, conn))
+                    ),
                 )
             )
         _PLANS[model] = plan
     return _PLANS[model]
+
+
+def _json_text(f: models.Field) -> Any:
+    """A JSON field's values as COPY text, as the field's own adapter dumps them; the common empty dict at once."""
+    import json
+
+    encoder = getattr(f, "encoder", None)
+
+    def prep(value: Any, connection: Any) -> str:
+        if value.__class__ is dict and not value:
+            return "{}"
+        return json.dumps(value, cls=encoder)
+
+    return prep
 
 
 def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -317,15 +331,10 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
         return 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # COPY is PostgreSQL's bulk path: one round trip instead of one per row. psycopg writes dates and
-            # aware datetimes as they are (the backend's adapters return them unchanged).
-            copy_sql = "COPY {} ({}) FROM STDIN".format(
-                quote(meta.db_table), ", ".join(quote(f.column) for f in columns)
-            )
-            with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
-                write = copy.write_row
-                for row in rows:
-                    write(row)
+            # COPY is PostgreSQL's bulk path: one round trip instead of one per row, in binary when the values
+            # allow (core.pgcopy). psycopg writes dates and aware datetimes as they are.
+            columns_data = list(zip(*rows, strict=True))
+            pgcopy.write(connection, cursor, meta.db_table, [f.column for f in columns], columns_data)
             return len(rows)
         prepared = [
             tuple(v if adapt is None or v is None else adapt(v) for v, adapt in zip(row, adapters, strict=True))

@@ -87,19 +87,94 @@ def set_aside(tables: Sequence[type[models.Model]]) -> list[dict[str, str]]:
     return statements
 
 
-def restore(statements: Sequence[dict[str, str]]) -> None:
-    """Rebuild the indexes, then re-add (and so validate) the foreign keys; raises RestoreError."""
+def restore(statements: Sequence[dict[str, str]], builders: int = 1) -> None:
+    """Rebuild the indexes, then re-add (and so validate) the foreign keys; raises RestoreError.
+
+    What already exists is skipped, so a restore that was cut short can simply run again. With ``builders`` > 1
+    and a transaction that has not touched the tables, the indexes are built that many at a time on connections
+    of their own (each commits its index; the keys are added in the caller's transaction)."""
     _flush_pending_checks()
+    todo = [s for s in statements if not _exists(s)]
+    indexes = [s for s in todo if s["kind"] == "index"]
+    if builders > 1 and len(indexes) > 1 and supported() and not _locked({s["table"] for s in indexes}):
+        _build_concurrently(indexes, builders)
+        todo = [s for s in todo if s["kind"] != "index"]
     with connection.cursor() as cur:
         if supported():
             cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        for s in sorted(statements, key=lambda s: s["kind"] != "index"):
+        for s in sorted(todo, key=lambda s: s["kind"] != "index"):
             try:
                 with transaction.atomic():
                     cur.execute(s["sql"])
             except Exception as exc:  # the database's own words name the row that breaks it
-                raise RestoreError(f"the {s['kind']} {s['name']} of {s['table']} cannot be restored: "
-                                   f"{str(exc).strip()}") from exc
+                raise _failed(s, exc) from exc
+
+
+def _failed(statement: dict[str, str], exc: Exception) -> RestoreError:
+    return RestoreError(f"the {statement['kind']} {statement['name']} of {statement['table']} cannot be "
+                        f"restored: {str(exc).strip()}")
+
+
+def _exists(statement: dict[str, str]) -> bool:
+    if not supported():
+        return False
+    with connection.cursor() as cur:
+        if statement["kind"] == "index":
+            cur.execute("SELECT to_regclass(%s) IS NOT NULL", [connection.ops.quote_name(statement["name"])])
+        else:
+            cur.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass)",
+                [statement["name"], connection.ops.quote_name(statement["table"])],
+            )
+        return bool(cur.fetchone()[0])
+
+
+def _locked(tables: set[str]) -> bool:
+    """Whether this connection's transaction holds a lock on any of ``tables`` (other connections would wait)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND relation = ANY(%s::regclass[]))",
+            [[connection.ops.quote_name(t) for t in tables]],
+        )
+        return bool(cur.fetchone()[0])
+
+
+def _build_concurrently(indexes: Sequence[dict[str, str]], builders: int) -> None:
+    """Each index built on one of ``builders`` connections of its own (each takes the next index when done);
+    the first failure is raised once every builder stopped."""
+    import queue
+    import threading
+
+    work: queue.Queue[dict[str, str]] = queue.Queue()
+    for s in indexes:
+        work.put(s)
+    errors: list[RestoreError] = []
+    params = connection.get_connection_params()
+
+    def build() -> None:
+        conn = connection.get_new_connection(params)
+        try:
+            conn.autocommit = True
+            conn.execute("SET maintenance_work_mem = '256MB'")
+            while not errors:
+                try:
+                    s = work.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    conn.execute(s["sql"])
+                except Exception as exc:
+                    errors.append(_failed(s, exc))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=build, name=f"revcast-index-{i}") for i in range(min(builders, len(indexes)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 def describe(statements: Sequence[dict[str, Any]]) -> str:

@@ -87,7 +87,27 @@ class Recorder:
 
     def __init__(self, changeset: ChangeSet) -> None:
         self.changeset = changeset
-        self._seq = changeset.records.aggregate(m=models.Max("seq"))["m"] or 0
+        self._stride = 1
+        self.resync()
+
+    def resync(self) -> None:
+        """Go on after the change set's last record (others may have recorded into it: parallel loaders)."""
+        self._seq = self.changeset.records.aggregate(m=models.Max("seq"))["m"] or 0
+
+    def interleave(self, offset: int, stride: int, counts: dict[str, dict[str, int]]) -> None:
+        """Share the change set with ``stride`` recorders of other processes (a migration's parallel loaders):
+        this one numbers its records ``offset + 1``, ``offset + 1 + stride``, ... after the current last, so
+        none collide, and tallies its rows in ``counts`` (merged back with ``add_counts``)."""
+        self._seq += offset + 1 - stride
+        self._stride = stride
+        self.changeset.counts = counts
+
+    def add_counts(self, counts: dict[str, dict[str, int]]) -> None:
+        """Add another recorder's tally of rows (``interleave``) to the change set's."""
+        for label, tally in counts.items():
+            mine = self.changeset.counts.setdefault(label, {"created": 0, "updated": 0, "deleted": 0})
+            for action, n in tally.items():
+                mine[action] = mine.get(action, 0) + n
 
     # ---------------------------------------------------------------- recording
 
@@ -95,7 +115,7 @@ class Recorder:
         counts = self.changeset.counts.setdefault(label_of(model), {"created": 0, "updated": 0, "deleted": 0})
         counts[{"create": "created", "update": "updated", "delete": "deleted"}[action]] += len(rows)
         for start in range(0, len(rows), CHUNK):
-            self._seq += 1
+            self._seq += self._stride
             ChangeRecord.objects.create(
                 changeset=self.changeset,
                 seq=self._seq,

@@ -17,7 +17,7 @@ import os
 import socket
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from revcast.dataio import bulkload
+from revcast.dataio import bulkload, parallel
 from revcast.dataio.backup import BackupError, backup_database
 from revcast.dataio.mapping import Mapping, MappingError
 from revcast.dataio.models import ImportIssue, ImportRun
 from revcast.dataio.readers import SourceError, SourceRow
 from revcast.dataio.rowparse import Issue, SourcePlan, key_column
-from revcast.dataio.runner import ImportRunner
+from revcast.dataio.runner import ImportRunner, blank_counts
 from revcast.dataio.sqlsource import KeyValue, SqlSource, read_ahead, redact
 from revcast.dataio.targets import INVALIDATES, WRITERS
 
@@ -118,10 +118,15 @@ class MigrationRunner(ImportRunner):
         sample: int = 20,
         seed: int = 0,
         bulk_load: str = "auto",
+        workers: str | int = "auto",
     ) -> None:
         if bulk_load not in bulkload.MODES:
             raise ValueError(f"bulk_load must be one of {bulkload.MODES}, not {bulk_load!r}")
+        if workers != "auto" and (not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"workers must be 'auto' or a positive number, not {workers!r}")
         self.bulk_load = bulk_load
+        self.workers = workers
+        self._rows: dict[str, int] = {}
         self.url = url
         self.redacted = redact(url)
         self.resume = resume
@@ -224,14 +229,38 @@ class MigrationRunner(ImportRunner):
             self.state.lookups.invalidate(obj)
 
     def _load_source(self, plan: SourcePlan, counts: dict[str, Any], progress: dict[str, Any]) -> None:
-        """The source's batches, each committed with its checkpoint, then its self references."""
+        """The source's batches, each committed with its checkpoint (by one process, or by one per key range),
+        then its self references."""
+        if "parts" not in progress:
+            self._split(plan, progress)
+        if "parts" in progress:
+            self._load_parts(plan, counts, progress)
+        else:
+            self._load_batches(plan, counts, progress, self._save_progress)
+        if any(fs.ref == plan.spec.object for fs in plan.spec.fields):
+            self._link_pass(plan, counts)
+
+    def _source_rows(self, plan: SourcePlan) -> int:
+        assert self.source is not None
+        if plan.spec.name not in self._rows:
+            self._rows[plan.spec.name] = self.source.count(plan.spec.table, plan.spec.query)
+        return self._rows[plan.spec.name]
+
+    def _load_batches(
+        self, plan: SourcePlan, counts: dict[str, Any], progress: dict[str, Any], save: Callable[[], None]
+    ) -> None:
+        """The batches of the source (or of one key range of it: ``lo``/``hi`` in ``progress``) from where
+        ``progress`` says, each committed with ``save`` (which stores ``progress`` and the batch's issues)."""
         assert self.source is not None
         spec = plan.spec
         column = key_column(plan)
-        after = KeyValue.load(progress["last_key"]) if progress["last_key"] else None
+        start = progress["last_key"] or progress.get("lo")
+        after = KeyValue.load(start) if start else None
+        upto = KeyValue.load(progress["hi"]) if progress.get("hi") else None
         seen: dict[Any, int] = {}
         batches = read_ahead(self.source.stream(
-            spec.table, spec.query, column, self.batch_size, after, first_line=progress["rows"] + 1
+            spec.table, spec.query, column, self.batch_size, after,
+            first_line=progress.get("first_line", 1) + progress["rows"], upto=upto,
         ))
         # A sales team is written whole: who manages whom is only known once every person is read.
         whole = spec.object == "sales_team"
@@ -248,7 +277,7 @@ class MigrationRunner(ImportRunner):
                 counts["read"] += len(batch)
                 progress["rows"] += len(batch)
                 progress["last_key"] = KeyValue.dump(batch[-1].values[column])
-                self._save_progress()
+                save()
             gc.collect(1)  # the batch's own cycles (see _collect_per_batch)
             if self.throttle:
                 time.sleep(self.throttle)
@@ -257,9 +286,85 @@ class MigrationRunner(ImportRunner):
                 if pending:
                     self._write_batch(plan, None, pending, counts)
                 progress["rows"] = counts["read"]
-                self._save_progress()
-        if any(fs.ref == spec.object for fs in spec.fields):
-            self._link_pass(plan, counts)
+                save()
+
+    # ------------------------------------------------------------------ key ranges in parallel (dataio.parallel)
+
+    def _split(self, plan: SourcePlan, progress: dict[str, Any]) -> None:
+        """A large source starting afresh on PostgreSQL is split into key ranges, one loader process each, when
+        its target key is unique in the database (a record two ranges both create is then refused in one)."""
+        spec, model = plan.spec, plan.target.model
+        if (
+            self.dry_run or self.workers == 1 or progress["rows"] or progress["last_key"]
+            or spec.object == "sales_team" or model is None or not model._meta.get_field(plan.key).unique
+        ):
+            return
+        if not parallel.supported():
+            if self.workers != "auto":
+                self.plain_notes.append(
+                    f"{spec.name}: loaded by one process (several loaders need a PostgreSQL target, Linux and no "
+                    "open transaction)"
+                )
+            return
+        assert self.source is not None
+        rows = self._source_rows(plan)
+        workers = parallel.worker_count(self.workers, rows)
+        if workers < 2:
+            return
+        parts = parallel.split(self.source, spec.table, spec.query, key_column(plan), rows, workers)
+        if len(parts) < 2:
+            return
+        progress["parts"] = parts
+        with transaction.atomic():
+            self._save_progress()
+
+    def _load_parts(self, plan: SourcePlan, counts: dict[str, Any], progress: dict[str, Any]) -> None:
+        """Each unfinished key range loaded by its own process; then the ranges' counts, notes and journal
+        counts become the source's."""
+        spec = plan.spec
+        parts: list[dict[str, Any]] = progress["parts"]
+        todo = [i for i, part in enumerate(parts) if not part["done"]]
+        if todo:
+            with transaction.atomic():
+                self._save_progress()  # the issues so far, and the ranges as they stand
+            source = self.source
+            assert source is not None
+
+            def load(index: int) -> None:  # in the loader process
+                source.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+                part = parts[index]
+                part_counts = part["counts"] = part["counts"] or blank_counts(spec.object)
+                self.state.issues.clear()
+                self.state.notes.clear()
+                self.state.notes.update(part["notes"])
+                self.recorder.interleave(index, len(parts), part["journal"])
+
+                def save() -> None:
+                    part["notes"] = dict(self.state.notes)
+                    parallel.save_part(self.run.pk, spec.name, index, part)
+                    self._save_issues()
+
+                self._load_batches(plan, part_counts, part, save)
+                part["done"] = True
+                with transaction.atomic():
+                    save()
+
+            try:
+                parallel.run(todo, load)
+            finally:  # what the loaders committed is the checkpoint now, whatever happened
+                progress["parts"] = parts = parallel.stored_parts(self.run.pk, spec.name)
+                self.recorder.resync()
+        progress["rows"] = sum(part["rows"] for part in parts)
+        totals: Counter[str] = Counter()
+        for part in parts:
+            totals.update({k: v for k, v in part["counts"].items() if isinstance(v, int)})
+            self.state.notes.update(part["notes"])
+            self.recorder.add_counts(part["journal"])
+        counts.update(totals)
+        loaders = len(todo) or len(parts)
+        self.plain_notes.append(
+            f"{spec.name}: loaded in {len(parts)} key ranges by {loaders} loader process{'es' if loaders > 1 else ''}"
+        )
 
     # ------------------------------------------------------------------ bulk loads (dataio.bulkload)
 
@@ -279,7 +384,7 @@ class MigrationRunner(ImportRunner):
             if self.bulk_load == "on":
                 self.plain_notes.append(f"bulk load of {spec.name}: its tables are not empty; loaded row by row")
             return
-        if self.bulk_load == "auto" and self.source.count(spec.table, spec.query) < bulkload.AUTO_MIN_ROWS:
+        if self.bulk_load == "auto" and self._source_rows(plan) < bulkload.AUTO_MIN_ROWS:
             return
         with transaction.atomic():
             statements = bulkload.set_aside(plan.target.tables)
@@ -292,7 +397,7 @@ class MigrationRunner(ImportRunner):
         if not pending or pending.get("source") != source:
             return
         started = time.monotonic()
-        bulkload.restore(pending["statements"])
+        bulkload.restore(pending["statements"], builders=min(4, os.cpu_count() or 1))
         del self.run.checkpoint["set_aside"]
         self.plain_notes.append(
             f"bulk load of {source}: its {bulkload.describe(pending['statements'])} were set aside for the load "

@@ -216,12 +216,14 @@ class RowParser:
         self.issues: list[Issue] = []
         self._picklists: dict[str, list[Any]] = {}  # picklist key -> its values, read once per run
         self._notes: dict[tuple[Any, ...], str] = {}
+        self._required_of: dict[str, tuple[str, ...]] = {}
+        self._kinds_of: dict[str, dict[str, tuple[str, Any]]] = {}
 
     def parse(
         self, plan: SourcePlan, file: str, row: SourceRow
     ) -> tuple[dict[str, Any], dict[str, Any], list[Issue]]:
         """(values, self references to link later, errors) of one row."""
-        spec, target = plan.spec, plan.target
+        spec = plan.spec
         values: dict[str, Any] = {}
         self_refs: dict[str, Any] = {}
         custom: dict[str, Any] = {}
@@ -232,6 +234,7 @@ class RowParser:
                 Issue(spec.object, file, row.line, fs_target, "" if raw is None else str(raw), reason)
             )
 
+        kinds = self._kinds(plan)
         for fs in spec.fields:
             raw = source_value(fs, row.values)
             if raw is not None and fs.map:
@@ -248,28 +251,28 @@ class RowParser:
                     raw = None
             if raw is None and fs.default is not None:
                 raw = fs.default
+            kind, extra = kinds[fs.target]
             if raw is None:
-                if fs.target.startswith("custom."):
-                    custom[fs.target.removeprefix("custom.")] = None
+                if kind == "custom":
+                    custom[extra] = None
                 else:
                     values[fs.target] = empty_value(plan.model_fields.get(fs.target))
                 continue
             try:
-                if fs.target.startswith("custom."):
-                    custom[fs.target.removeprefix("custom.")] = coerce_custom(plan.custom[fs.target], raw)
-                elif fs.ref:
-                    if fs.ref == spec.object:
-                        self_refs[fs.target] = (fs, raw)
-                        continue
+                if kind == "convert":
+                    values[fs.target] = convert(fs, raw, extra)
+                elif kind == "ref":
                     values[fs.target] = self.resolve(fs, raw, spec, file, row)
-                elif fs.target in target.picklists:
-                    values[fs.target] = self.picklist(target.picklists[fs.target], raw)
-                elif target.model is None:
-                    values[fs.target] = str(raw)
-                elif fs.convert is not None:
+                elif kind == "currency":
                     values[fs.target] = self.convert_currency(plan, fs, raw, row)
+                elif kind == "custom":
+                    custom[extra] = coerce_custom(plan.custom[fs.target], raw)
+                elif kind == "self":
+                    self_refs[fs.target] = (fs, raw)
+                elif kind == "picklist":
+                    values[fs.target] = self.picklist(extra, raw)
                 else:
-                    values[fs.target] = convert(fs, raw, plan.model_fields[fs.target])
+                    values[fs.target] = str(raw)
             except (FieldError, ValidationError) as exc:
                 reason = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
                 fail(fs.target, raw, reason)
@@ -277,8 +280,10 @@ class RowParser:
         for fs in spec.fields:
             if fs.fallback and values.get(fs.target) is None and fs.target not in failed:
                 self.apply_fallback(fs, values, row, spec)
-        for name in {*target.required, plan.key, *(f.target for f in spec.fields if f.required)}:
-            if values.get(name) in (None, "") and name not in failed and name not in self_refs:
+        for name in self._required(plan):
+            value = values.get(name)
+            empty = value is None or (isinstance(value, str) and not value)  # not ``in (None, "")``: Model.__eq__
+            if empty and name not in failed and name not in self_refs:
                 column = next((f.column for f in spec.fields if f.target == name), None)
                 fail(
                     name,
@@ -310,6 +315,39 @@ class RowParser:
             for name in values["__known_on"]:
                 self.notes[known_on.note(spec, name)] += 1
         return values, self_refs, issues
+
+    def _kinds(self, plan: SourcePlan) -> dict[str, tuple[str, Any]]:
+        """How each field of ``plan`` is converted, decided once per source rather than once per row:
+        target -> (kind, what it needs): custom (its name), self (a reference to the source's own object,
+        linked later), ref, picklist (its key), str (objects without a model), currency, convert (the field)."""
+        kinds = self._kinds_of.get(plan.spec.name)
+        if kinds is None:
+            kinds = self._kinds_of[plan.spec.name] = {}
+            target = plan.target
+            for fs in plan.spec.fields:
+                if fs.target.startswith("custom."):
+                    kinds[fs.target] = ("custom", fs.target.removeprefix("custom."))
+                elif fs.ref:
+                    kinds[fs.target] = ("self" if fs.ref == plan.spec.object else "ref", None)
+                elif fs.target in target.picklists:
+                    kinds[fs.target] = ("picklist", target.picklists[fs.target])
+                elif target.model is None:
+                    kinds[fs.target] = ("str", None)
+                elif fs.convert is not None:
+                    kinds[fs.target] = ("currency", None)
+                else:
+                    kinds[fs.target] = ("convert", plan.model_fields[fs.target])
+        return kinds
+
+    def _required(self, plan: SourcePlan) -> tuple[str, ...]:
+        """The fields a row of ``plan`` must have a value for (the target's, the key, the mapping's)."""
+        names = self._required_of.get(plan.spec.name)
+        if names is None:
+            spec = plan.spec
+            names = self._required_of[spec.name] = tuple(
+                dict.fromkeys([*plan.target.required, plan.key, *(f.target for f in spec.fields if f.required)])
+            )
+        return names
 
     def convert_currency(self, plan: SourcePlan, fs: FieldSpec, raw: Any, row: SourceRow) -> Decimal:
         conv = fs.convert

@@ -61,6 +61,11 @@ class RunState:
         return self.parser.lookups
 
 
+def blank_counts(obj: str) -> dict[str, Any]:
+    """A source's counts before its first row."""
+    return {"object": obj, "read": 0, "created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+
+
 def stage_rows(mapping: Mapping) -> list[dict[str, Any]]:
     allowed = {
         "name",
@@ -281,15 +286,7 @@ class ImportRunner:
     # -------------------------------------------------------------- one source
 
     def _new_counts(self, spec: SourceSpec) -> dict[str, Any]:
-        counts: dict[str, Any] = {
-            "object": spec.object,
-            "read": 0,
-            "created": 0,
-            "updated": 0,
-            "unchanged": 0,
-            "rejected": 0,
-        }
-        self.state.counts[spec.name] = counts
+        counts = self.state.counts[spec.name] = blank_counts(spec.object)
         return counts
 
     def _run_source(self, plan: SourcePlan) -> None:

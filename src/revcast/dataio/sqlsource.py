@@ -120,10 +120,27 @@ class SqlSource:
         assert query is not None
         return f"({query.strip().rstrip(';')}) src"
 
-    def select_sql(self, table: str | None, query: str | None, key: str, after: bool) -> str:
+    def select_sql(self, table: str | None, query: str | None, key: str, after: bool, upto: bool = False) -> str:
         quote = self.engine.dialect.identifier_preparer.quote
-        where = f" WHERE src.{quote(key)} > :after" if after else ""
+        conditions = [f"src.{quote(key)} > :after"] if after else []
+        if upto:
+            conditions.append(f"src.{quote(key)} <= :upto")
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         return f"SELECT * FROM {self._relation(table, query)}{where} ORDER BY src.{quote(key)}"
+
+    def key_at(self, table: str | None, query: str | None, key: str, offset: int) -> Any:
+        """The key value of the row at ``offset`` (0-based) in key order: where a partition of the source ends."""
+        from sqlalchemy import literal_column, select, text
+        from sqlalchemy.exc import SQLAlchemyError
+
+        quote = self.engine.dialect.identifier_preparer.quote
+        column = literal_column(f"src.{quote(key)}")
+        statement = select(column).select_from(text(self._relation(table, query))).order_by(column)
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(statement.offset(offset).limit(1)).scalar_one()
+        except SQLAlchemyError as exc:
+            raise SourceError(f"{_what(table)}: cannot be partitioned: {_reason(exc)}") from exc
 
     def header(self, table: str | None, query: str | None) -> list[str]:
         """The source's column names (no rows are read)."""
@@ -155,8 +172,10 @@ class SqlSource:
         batch_size: int,
         after: Any = None,
         first_line: int = 1,
+        upto: Any = None,
     ) -> Iterator[list[SourceRow]]:
-        """Batches of rows ordered by ``key``, from after the key value ``after`` (None: from the start).
+        """Batches of rows ordered by ``key``, from after the key value ``after`` (None: from the start) up to
+        and including ``upto`` (None: to the end).
 
         ``SourceRow.line`` is the row's position in key order (1-based, counted over the whole source when
         ``first_line`` says where this stream starts), the closest a table has to a line number.
@@ -164,8 +183,8 @@ class SqlSource:
         from sqlalchemy import text
         from sqlalchemy.exc import SQLAlchemyError
 
-        sql = text(self.select_sql(table, query, key, after is not None))
-        params = {"after": after} if after is not None else {}
+        sql = text(self.select_sql(table, query, key, after is not None, upto is not None))
+        params = {name: value for name, value in (("after", after), ("upto", upto)) if value is not None}
         line = first_line
         try:
             with self.engine.connect() as conn:

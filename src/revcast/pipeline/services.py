@@ -161,11 +161,11 @@ def upsert_opportunities(
                 (
                     (_at(day, now), s)
                     for s, day in row.stage_dates.items()
-                    if day is not None and (s.type == Stage.Type.OPEN or s == stage)
+                    if day is not None and (s.type == Stage.Type.OPEN or s.pk == stage.pk)
                 ),
                 key=lambda item: (item[0], item[1].order),
             )
-            if not timeline or timeline[-1][1] != stage:
+            if not timeline or timeline[-1][1].pk != stage.pk:
                 timeline.append((max([created_at, *(t for t, _ in timeline)]), stage))
             reached: Stage | None = None
             for _, entered in timeline:
@@ -280,7 +280,7 @@ def _creation_history(
     category: str | None = None
     for at, stage in timeline:
         timed.append((at, 0, row("stage", previous, stage, at)))
-        if stage != opp.stage:
+        if stage.pk != opp.stage_id:  # ids: Model.__eq__ is costly per history row
             stage_category = default_forecast_category(stage)
         elif "forecast_category" in later and at < later["forecast_category"][0]:
             # Entered the current stage before its category was known: the given initial category, else

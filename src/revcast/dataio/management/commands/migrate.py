@@ -13,6 +13,7 @@ over ``django.core``'s, so this one is the ``migrate`` Django runs.
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,19 @@ from revcast.dataio.models import ImportRun
 from revcast.dataio.readers import SourceError
 from revcast.dataio.report import EXIT_CODES
 
-DATA_OPTIONS = ("mapping", "dry_run", "resume", "throttle", "backup_dir", "no_backup", "run", "bulk_load")
+DATA_OPTIONS = ("mapping", "dry_run", "resume", "throttle", "backup_dir", "no_backup", "run", "bulk_load", "workers")
+
+
+def _workers(value: str) -> str | int:
+    if value == "auto":
+        return value
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not 'auto' or a positive number")
+    return number
 
 
 class Command(DjangoMigrate):
@@ -51,6 +64,11 @@ class Command(DjangoMigrate):
             "--bulk-load", choices=["auto", "on", "off"], default=None,
             help="Into empty tables on PostgreSQL, set their secondary indexes and foreign keys aside during the "
                  "load and rebuild them after it (auto: for sources of 10,000 rows or more; the default).",
+        )
+        group.add_argument(
+            "--workers", type=_workers, default=None, metavar="auto|N",
+            help="Loader processes per source on PostgreSQL, each loading a key range (auto: one per core for "
+                 "sources of 20,000 rows or more, at least 10,000 rows each; the default; 1: one process).",
         )
         group.add_argument("--run", type=int, default=None, help="reconcile: the migration run (default: the latest).")
         group.add_argument("--sample", type=int, default=20, help="Records compared field by field per object.")
@@ -97,6 +115,7 @@ class Command(DjangoMigrate):
                 sample=options["sample"],
                 seed=options["seed"],
                 bulk_load=options["bulk_load"] or "auto",
+                workers=options["workers"] or "auto",
             )
         except (ResumeError, SourceError) as exc:
             raise CommandError(str(exc)) from exc
