@@ -259,7 +259,7 @@ def main(argv: list[str]) -> int:
     print(f"\nrevcast migrate: run #{run['run']} {run['status']} in {run['duration_ms'] / 1000:.1f} s "
           f"(wall {wall:.1f} s with start-up; batch size {args.batch_size})")
     for note in run["notes"]:
-        if note.startswith(("backup", "reconciliation", "bulk load")):
+        if note.startswith(("backup", "reconciliation", "bulk load")) or " key ranges by " in note:
             print(f"  {note}")
     print(f"\n{'object':<12} {'rows':>9} {'created':>9} {'seconds':>8} {'rows/s':>9} {'COPY rows/s':>12}")
     for name, c in run["counts"].items():

@@ -6,7 +6,8 @@ extends Django's: without ``--source``, and unless the first argument is ``recon
 over ``django.core``'s, so this one is the ``migrate`` Django runs.
 
     revcast migrate --source URL --mapping MAPPING.yaml [--dry-run] [--batch-size N] [--resume]
-                    [--throttle MS] [--backup-dir DIR | --no-backup] [--sample N] [--seed S] [--format table|json]
+                    [--throttle MS] [--backup-dir DIR | --no-backup] [--bulk-load auto|on|off] [--workers auto|N]
+                    [--sample N] [--seed S] [--format table|json]
     revcast migrate reconcile [--run ID] [--source URL] [--mapping MAPPING.yaml] [--sample N] [--seed S]
                     [--format table|json]
 """
