@@ -15,11 +15,18 @@ def migration_dict(run: ImportRun, issue_limit: int | None = None) -> dict[str, 
     out = as_dict(run, issue_limit)
     out["kind"] = run.kind
     out["checkpoint"] = {
-        name: {"rows": p.get("rows", 0), "done": p.get("done", False)}
+        name: {"rows": _rows_done(p), "done": p.get("done", False)}
         for name, p in (run.checkpoint or {}).get("sources", {}).items()
     }
     out["reconciliation"] = run.reconciliation or None
     return out
+
+
+def _rows_done(progress: dict[str, Any]) -> int:
+    """Source rows committed: by the one loader, or by all the key ranges' loaders (dataio.parallel)."""
+    if "parts" in progress and not progress.get("done"):
+        return sum(part.get("rows", 0) for part in progress["parts"])
+    return int(progress.get("rows", 0))
 
 
 def print_migration(run: ImportRun, console: Console, issue_limit: int = 50) -> None:
