@@ -310,22 +310,6 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
 
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]
-    ops = connection.ops
-    adapters = []
-    for f in columns:
-        internal = f.get_internal_type()
-        if internal == "DateTimeField":
-            adapters.append(ops.adapt_datetimefield_value)
-        elif internal == "DateField":
-            adapters.append(ops.adapt_datefield_value)
-        else:
-            adapters.append(None)
-    quote = ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(meta.db_table),
-        ", ".join(quote(f.column) for f in columns),
-        ", ".join(["%s"] * len(columns)),
-    )
     rows = list(rows)
     if not rows:
         return 0
@@ -336,6 +320,17 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
             columns_data = list(zip(*rows, strict=True))
             pgcopy.write(connection, cursor, meta.db_table, [f.column for f in columns], columns_data)
             return len(rows)
+        ops = connection.ops
+        adapters = [
+            ops.adapt_datetimefield_value if f.get_internal_type() == "DateTimeField"
+            else ops.adapt_datefield_value if f.get_internal_type() == "DateField"
+            else None
+            for f in columns
+        ]
+        quote = ops.quote_name
+        sql = "INSERT INTO {} ({}) VALUES ({})".format(
+            quote(meta.db_table), ", ".join(quote(f.column) for f in columns), ", ".join(["%s"] * len(columns))
+        )
         prepared = [
             tuple(v if adapt is None or v is None else adapt(v) for v, adapt in zip(row, adapters, strict=True))
             for row in rows

@@ -69,3 +69,29 @@ def parse_decimal(raw: Any, places: int | None = None, multiply: Any = None) -> 
             except Inexact:
                 raise ValueError(f"{raw!r} has more than {places} decimal places") from None
     return number
+
+
+class AmountError(ValueError):
+    """A typed money amount that cannot be taken; ``problem`` says why (each caller words it for its reader):
+    ``number`` (not a number), ``negative`` (below 0, or not finite), ``places`` (more than two decimals),
+    ``large`` (10^16 or more)."""
+
+    def __init__(self, problem: str, value: Any) -> None:
+        super().__init__(f"{value!r}: {problem}")
+        self.problem = problem
+
+
+def parse_amount(value: Any) -> Decimal:
+    """A money amount a person typed (a call, an adjustment, a quota): commas ignored, 0 or more, at most two
+    decimals, below 10^16; returned as typed (not quantized). Raises AmountError."""
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        raise AmountError("number", value) from None
+    if not number.is_finite() or number < 0:
+        raise AmountError("negative", value)
+    if number != number.quantize(Decimal("0.01")):
+        raise AmountError("places", value)
+    if number >= Decimal(10) ** 16:
+        raise AmountError("large", value)
+    return number

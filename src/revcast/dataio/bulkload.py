@@ -94,7 +94,8 @@ def restore(statements: Sequence[dict[str, str]], builders: int = 1) -> None:
     and a transaction that has not touched the tables, the indexes are built that many at a time on connections
     of their own (each commits its index; the keys are added in the caller's transaction)."""
     _flush_pending_checks()
-    todo = [s for s in statements if not _exists(s)]
+    made = _existing(statements)
+    todo = [s for s in statements if (s["kind"], s["name"]) not in made]
     indexes = [s for s in todo if s["kind"] == "index"]
     if builders > 1 and len(indexes) > 1 and supported() and not _locked({s["table"] for s in indexes}):
         _build_concurrently(indexes, builders)
@@ -115,18 +116,20 @@ def _failed(statement: dict[str, str], exc: Exception) -> RestoreError:
                         f"restored: {str(exc).strip()}")
 
 
-def _exists(statement: dict[str, str]) -> bool:
-    if not supported():
-        return False
+def _existing(statements: Sequence[dict[str, str]]) -> set[tuple[str, str]]:
+    """(kind, name) of the statements whose index or foreign key already exists (two catalogue queries)."""
+    if not supported() or not statements:
+        return set()
+    names = {kind: [s["name"] for s in statements if s["kind"] == kind] for kind in ("index", "foreign key")}
     with connection.cursor() as cur:
-        if statement["kind"] == "index":
-            cur.execute("SELECT to_regclass(%s) IS NOT NULL", [connection.ops.quote_name(statement["name"])])
-        else:
-            cur.execute(
-                "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass)",
-                [statement["name"], connection.ops.quote_name(statement["table"])],
-            )
-        return bool(cur.fetchone()[0])
+        cur.execute("SELECT relname FROM pg_class WHERE relkind = 'i' AND relname = ANY(%s)", [names["index"]])
+        found = {("index", name) for (name,) in cur.fetchall()}
+        cur.execute("SELECT conname, conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' AND conname = ANY(%s)",
+                    [names["foreign key"]])
+        keys = set(cur.fetchall())
+    found |= {("foreign key", s["name"]) for s in statements
+              if s["kind"] == "foreign key" and (s["name"], s["table"]) in keys}
+    return found
 
 
 def _locked(tables: set[str]) -> bool:

@@ -81,6 +81,11 @@ def _python(model: type[models.Model], attname: str, value: Any) -> Any:
     return target.to_python(value)
 
 
+def _blank_tally() -> dict[str, int]:
+    """A change set's count of one model's rows before any is recorded."""
+    return {"created": 0, "updated": 0, "deleted": 0}
+
+
 class Recorder:
     """Appends records to one change set. Each record is written at once, inside the caller's transaction,
     so a batch that rolls back takes its records with it."""
@@ -105,14 +110,14 @@ class Recorder:
     def add_counts(self, counts: dict[str, dict[str, int]]) -> None:
         """Add another recorder's tally of rows (``interleave``) to the change set's."""
         for label, tally in counts.items():
-            mine = self.changeset.counts.setdefault(label, {"created": 0, "updated": 0, "deleted": 0})
+            mine = self.changeset.counts.setdefault(label, _blank_tally())
             for action, n in tally.items():
                 mine[action] = mine.get(action, 0) + n
 
     # ---------------------------------------------------------------- recording
 
     def _add(self, model: type[models.Model], action: str, rows: Sequence[Any]) -> None:
-        counts = self.changeset.counts.setdefault(label_of(model), {"created": 0, "updated": 0, "deleted": 0})
+        counts = self.changeset.counts.setdefault(label_of(model), _blank_tally())
         counts[{"create": "created", "update": "updated", "delete": "deleted"}[action]] += len(rows)
         for start in range(0, len(rows), CHUNK):
             self._seq += self._stride

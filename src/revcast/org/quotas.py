@@ -6,7 +6,7 @@ A quota belongs to a person or to a team for one period of the fiscal calendar (
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 
 from revcast.core import fiscal
+from revcast.core.numbers import AmountError, parse_amount
 from revcast.org.models import Quota, Team, User
 
 
@@ -30,16 +31,13 @@ def quota_period(label: str) -> fiscal.PeriodRef:
 
 def _amount(value: Any) -> Decimal:
     try:
-        number = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise QuotaError(f"{value!r} is not a number") from None
-    if not number.is_finite() or number < 0:
-        raise QuotaError(f"{value!r}: a quota is 0 or more")
-    if number != number.quantize(Decimal("0.01")):
-        raise QuotaError(f"{value!r}: at most two decimal places")
-    if number >= Decimal(10) ** 16:
-        raise QuotaError(f"{value!r} is too large")
-    return number
+        return parse_amount(value)
+    except AmountError as exc:
+        message = {
+            "number": "{!r} is not a number", "negative": "{!r}: a quota is 0 or more",
+            "places": "{!r}: at most two decimal places", "large": "{!r} is too large",
+        }[exc.problem]
+        raise QuotaError(message.format(value)) from None
 
 
 def set_quota(period: str, amount: Any, *, user: User | None = None, team: Team | None = None,

@@ -35,8 +35,8 @@ from revcast.web import charts, widgets
 from revcast.web.changes_charts import Bar, waterfall_chart
 from revcast.web.charts import exact
 from revcast.web.context import REPORT_LABELS
-from revcast.web.reports import FILTER_LABELS, ReportRequest, parse_request
-from revcast.web.templatetags.revcast_i18n import stage_labels, value_labels
+from revcast.web.reports import ReportRequest, filter_widgets, parse_request
+from revcast.web.templatetags.revcast_i18n import stage_labels
 
 WATERFALL, DEALS, SLIPPED = "pipeline-changes", "pipeline-changes-deals", "slipped-deals"
 PAGES = (WATERFALL, DEALS, SLIPPED)
@@ -183,15 +183,6 @@ def _period_options(page: PageRequest) -> dict[str, Any]:
     }
 
 
-def _filters(page: PageRequest, user: Any) -> list[tuple[str, Any, list[tuple[str, str]], list[str]]]:
-    """(dimension, label, [(value, label shown)], selected values) of the report filters."""
-    out = []
-    for dim, values in widgets.filter_choices(user).items():
-        shown = value_labels(dim)
-        out.append((dim, FILTER_LABELS[dim], [(v, shown.get(v, v)) for v in values], page.req.where.get(dim, [])))
-    return out
-
-
 def common(page: PageRequest, user: Any, result: ReportResult | None) -> dict[str, Any]:
     name = page.name
     carried = {n: page_url(n, page.params(CARRIED[n] if n != SLIPPED else ("period",))) for n in PAGES}
@@ -204,8 +195,7 @@ def common(page: PageRequest, user: Any, result: ReportResult | None) -> dict[st
                     for n in REPORT_LABELS],
         "periods": _period_options(page),
         "values": {k: page.value(k) for k in ("start", "end", "as_of", "status", "all", "category")},
-        "filters": _filters(page, user),
-        "filtered": bool(page.req.where),
+        "filters": filter_widgets(widgets.filter_choices(user), page.req.where),
         "errors": page.errors,
         "result": result,
         "warnings": meta.get("warnings", []),

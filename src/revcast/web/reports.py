@@ -212,6 +212,17 @@ def _value_labels(dims: Any) -> dict[str, dict[Any, str]]:
     return {dim: mapping for dim, mapping in labels.items() if mapping}
 
 
+def filter_widgets(
+    choices: dict[str, list[Any]], where: dict[str, list[Any]], shown: dict[str, dict[Any, str]] | None = None
+) -> list[tuple[str, Any, list[Any], list[Any], list[tuple[Any, str]]]]:
+    """The report filters' selects (web/reports/_filters.html): (dimension, label, stored values, selected
+    values, [(value, label shown)]) for each dimension of ``choices`` (``widgets.filter_choices``)."""
+    if shown is None:
+        shown = _value_labels(choices)
+    return [(dim, FILTER_LABELS[dim], values, where.get(dim, []), [(v, shown.get(dim, {}).get(v, v)) for v in values])
+            for dim, values in choices.items()]
+
+
 def _context(request: HttpRequest, name: str, req: ReportRequest, result: ReportResult | None,
              dims: list[tuple[str, str]]) -> dict[str, Any]:
     title = REPORT_LABELS.get(name, name)
@@ -230,10 +241,7 @@ def _context(request: HttpRequest, name: str, req: ReportRequest, result: Report
              req.options.get(key, allowed[0]))
             for key, allowed in REPORTS[name].options.items()
         ],
-        # (dimension, label, stored values, selected values, [(value, label shown)])
-        "filters": [(dim, FILTER_LABELS[dim], values, req.where.get(dim, []),
-                     [(v, shown.get(dim, {}).get(v, v)) for v in values])
-                    for dim, values in choices.items()],
+        "filters": filter_widgets(choices, req.where, shown),
         "reports": [(n, REPORT_LABELS[n]) for n in REPORTS if n in REPORT_LABELS],
         "where_summary": [(FILTER_LABELS.get(dim, dim), ", ".join(shown.get(dim, {}).get(v, v) for v in values))
                           for dim, values in req.where.items()],

@@ -11,7 +11,7 @@ Rules (the API and the web pages call these and nothing else):
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from revcast.core.fiscal import PeriodRef
+from revcast.core.numbers import AmountError, parse_amount
 from revcast.forecasting.collab import figures as figs
 from revcast.forecasting.collab import selectors
 from revcast.forecasting.collab.rollup import period_ref
@@ -46,15 +47,15 @@ def amount(value: Any, field: str, *, required: bool = True) -> Decimal | None:
             raise CollabError(_("This field is required."), field)
         return None
     try:
-        number = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise CollabError(_("%(value)s is not a number.") % {"value": value}, field) from None
-    if not number.is_finite() or number < 0:
-        raise CollabError(_("Enter an amount of 0 or more."), field)
-    if number != number.quantize(Decimal("0.01")):
-        raise CollabError(_("Enter at most two decimal places."), field)
-    if number >= Decimal(10) ** 16:
-        raise CollabError(_("The amount is too large."), field)
+        number = parse_amount(value)
+    except AmountError as exc:
+        message = {
+            "number": _("%(value)s is not a number.") % {"value": value},
+            "negative": _("Enter an amount of 0 or more."),
+            "places": _("Enter at most two decimal places."),
+            "large": _("The amount is too large."),
+        }[exc.problem]
+        raise CollabError(message, field) from None
     return number.quantize(Decimal("0.01"))
 
 
