@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from typing import Any, Protocol
 
 from django.db import models
@@ -207,12 +208,12 @@ def create_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
                 elif c.auto is not None:
                     col = [now if c.auto == "datetime" else today] * n
                 elif c.name in keys:
-                    col = [row[c.name] for row in group]
+                    col = list(map(itemgetter(c.name), group))
                     if c.relation:
                         caches.append((c.name, col))
-                        col = [None if v is None else v.pk for v in col]
+                        col = _ids(col, c.target)
                 elif c.attname in keys:
-                    col = [row[c.attname] for row in group]
+                    col = list(map(itemgetter(c.attname), group))
                 elif callable(getattr(c.field, "default", None)):
                     col = [c.field.get_default() for _ in group]  # a fresh dict or list per row
                 else:
@@ -242,6 +243,15 @@ class _Column:
     relation: bool
     auto: str | None  # "datetime" / "date" for auto_now(_add) fields
     prep: Any  # field.get_db_prep_save for values COPY cannot write as they are, else None
+    target: Any = None  # a relation's: the attribute of the related instance it stores (attrgetter)
+
+
+def _ids(instances: list[Any], target: Any) -> list[Any]:
+    """The stored values of related instances (None stays None), without the ``pk`` property per value."""
+    try:
+        return list(map(target, instances))
+    except AttributeError:  # a None among them
+        return [None if v is None else target(v) for v in instances]
 
 
 _PLANS: dict[type[models.Model], list[_Column]] = {}
@@ -274,6 +284,7 @@ def _create_plan(model: type[models.Model]) -> list[_Column]:
                 _Column(
                     field=f, name=f.name, attname=f.attname, column=f.column, primary=f.primary_key,
                     relation=f.is_relation, auto=auto,
+                    target=attrgetter(f.target_field.attname) if f.is_relation else None,
                     prep=(
                         None if internal in _PLAIN
                         else _json_text(f) if internal == "JSONField"

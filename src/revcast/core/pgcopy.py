@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 _NONE = type(None)
@@ -58,15 +59,25 @@ def fits(typname: str, values: Sequence[Any]) -> bool:
     kinds.discard(_NONE)
     if not kinds <= allowed:
         return False
+    limit = _INT_LIMITS.get(typname)
+    if limit is None and typname != "timestamptz":
+        return True
     present = [v for v in values if v is not None] if nulls else values
     if not present:
         return True
-    limit = _INT_LIMITS.get(typname)
     if limit is not None:
         return -limit <= min(present) and max(present) < limit
     if typname == "timestamptz":
+        # Aware: fixed-offset zones (datetime.timezone, what Django and revcast make) always have an offset;
+        # any other tzinfo is asked per value.
+        zones = set(map(_ZONE, present))
+        if all(type(z) is dt.timezone for z in zones):
+            return True
         return all(v.utcoffset() is not None for v in present)
     return True
+
+
+_ZONE = attrgetter("tzinfo")
 
 
 def write(connection: Any, cursor: Any, table: str, columns: Sequence[str], data: Sequence[Sequence[Any]]) -> None:

@@ -115,14 +115,14 @@ def _simple(writer: Callable[..., Any]) -> Callable[[Sequence[dict[str, Any]], s
 
 
 def _write_opportunities(rows: Sequence[dict[str, Any]], key: str, source: str) -> WriteCounts:
-    batch = [
-        OpportunityRow(
-            values={k: v for k, v in r.items() if k not in ("__stage_dates", "__known_on")},
-            stage_dates=r.get("__stage_dates", {}),
-            known_on=r.get("__known_on", {}),
+    batch = []
+    for r in rows:
+        values = dict(r)  # the caller's row stays whole (a refused batch is retried row by row)
+        batch.append(
+            OpportunityRow(
+                values=values, stage_dates=values.pop("__stage_dates", {}), known_on=values.pop("__known_on", {})
+            )
         )
-        for r in rows
-    ]
     result = upsert_opportunities(batch, key=key, source=source)
     return WriteCounts(
         result.created, result.updated, result.unchanged, {"history rows": result.history_rows}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.conf import settings
@@ -77,6 +79,12 @@ def history_text(name: str, value: Any) -> str | None:
 def _at(day: dt.date | None, fallback: dt.datetime) -> dt.datetime:
     if day is None:
         return fallback
+    return _midnight(day)
+
+
+@functools.lru_cache(maxsize=8192)
+def _midnight(day: dt.date) -> dt.datetime:
+    """Midnight UTC of ``day`` (a batch of deals shares a few hundred dates: each is built once)."""
     return dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC)
 
 
@@ -145,10 +153,10 @@ def upsert_opportunities(
     prepared: list[dict[str, Any]] = []
     timelines: dict[Any, list[tuple[dt.datetime, Stage]]] = {}
     known: dict[Any, dict[str, tuple[dt.date, Any]]] = {}
+    open_type = Stage.Type.OPEN
     for row in rows:
         values = dict(row.values)
         stage: Stage = values["stage"]
-        values.setdefault("probability", stage.probability)
         if values.get("probability") is None:
             values["probability"] = stage.probability
         if not values.get("forecast_category"):
@@ -156,17 +164,17 @@ def upsert_opportunities(
         current = existing.get(values[key])
         if current is None:
             created_at = _at(values.get("created_on"), now)
-            timeline = sorted(
-                # A deal enters open stages on its way, and only the closed stage it ended in.
-                (
-                    (_at(day, now), s)
-                    for s, day in row.stage_dates.items()
-                    if day is not None and (s.type == Stage.Type.OPEN or s.pk == stage.pk)
-                ),
-                key=lambda item: (item[0], item[1].order),
-            )
-            if not timeline or timeline[-1][1].pk != stage.pk:
-                timeline.append((max([created_at, *(t for t, _ in timeline)]), stage))
+            stage_id = stage.pk
+            # A deal enters open stages on its way, and only the closed stage it ended in.
+            timeline = [
+                (_at(day, now), s)
+                for s, day in row.stage_dates.items()
+                if day is not None and (s.type == open_type or s.pk == stage_id)
+            ]
+            if len(timeline) > 1:
+                timeline.sort(key=_entered_order)
+            if not timeline or timeline[-1][1].pk != stage_id:
+                timeline.append((max(created_at, timeline[-1][0]) if timeline else created_at, stage))
             reached: Stage | None = None
             for _, entered in timeline:
                 reached = next_reached(reached, entered, first_open)
@@ -215,6 +223,11 @@ def upsert_opportunities(
     )
 
 
+def _entered_order(item: tuple[dt.datetime, Stage]) -> tuple[dt.datetime, int]:
+    """Stages entered by time, and at one instant in funnel order."""
+    return item[0], item[1].order
+
+
 HISTORY_COLUMNS = ("opportunity", "field", "old_value", "new_value", "changed_at", "changed_by", "source")
 
 
@@ -260,44 +273,54 @@ def _creation_history(
     created_at = timeline[0][0] if timeline else _at(opp.created_on, now)
     later = {
         name: (at, initial)
-        for name, (day, initial) in (known_on or {}).items()
+        for name, (day, initial) in known_on.items()
         if (at := _at(day, now)) > created_at
-    }
+    } if known_on else {}
+    pk = opp.pk
 
-    def row(name: str, old: Any, new: Any, at: dt.datetime) -> tuple[Any, ...]:
-        return (opp.pk, name, history_text(name, old), history_text(name, new), at, by_id, source)
-
-    # (time, 0 for creation and stage rows, 1 for known_on changes, row); sorted stably below.
+    # (time, 0 for creation and stage rows, 1 for known_on changes, row); sorted stably below. Rows are built
+    # as tuples here, each value's text made once: a load writes several rows per deal.
     timed: list[tuple[dt.datetime, int, tuple[Any, ...]]] = []
     for name in ("amount", "expected_close_on", "owner"):
-        value = later[name][1] if name in later else getattr(opp, name)
-        if value is not None:
-            timed.append((created_at, 0, row(name, None, value, created_at)))
-        if name in later and history_text(name, value) != history_text(name, getattr(opp, name)):
-            at = later[name][0]
-            timed.append((at, 1, row(name, value, getattr(opp, name), at)))
-    previous: Stage | None = None
+        final = history_text(name, getattr(opp, name))
+        if name in later:
+            at, initial_value = later[name]
+            initial = history_text(name, initial_value)
+            if initial is not None:
+                timed.append((created_at, 0, (pk, name, None, initial, created_at, by_id, source)))
+            if initial != final:
+                timed.append((at, 1, (pk, name, initial, final, at, by_id, source)))
+        elif final is not None:
+            timed.append((created_at, 0, (pk, name, None, final, created_at, by_id, source)))
+    previous: str | None = None
     category: str | None = None
+    current_category = history_text("forecast_category", opp.forecast_category)
+    stage_category: str | None
     for at, stage in timeline:
-        timed.append((at, 0, row("stage", previous, stage, at)))
+        entered = history_text("stage", stage)
+        timed.append((at, 0, (pk, "stage", previous, entered, at, by_id, source)))
         if stage.pk != opp.stage_id:  # ids: Model.__eq__ is costly per history row
             stage_category = default_forecast_category(stage)
         elif "forecast_category" in later and at < later["forecast_category"][0]:
             # Entered the current stage before its category was known: the given initial category, else
             # the stage's own, until then.
-            initial = later["forecast_category"][1]
-            stage_category = str(initial) if initial else default_forecast_category(stage)
-            if stage_category != opp.forecast_category:
+            given = later["forecast_category"][1]
+            stage_category = str(given) if given else default_forecast_category(stage)
+            if stage_category != current_category:
                 known_at = later["forecast_category"][0]
                 timed.append(
-                    (known_at, 1, row("forecast_category", stage_category, opp.forecast_category, known_at))
+                    (known_at, 1, (pk, "forecast_category", stage_category, current_category, known_at, by_id, source))
                 )
         else:
-            stage_category = opp.forecast_category
+            stage_category = current_category
         if stage_category != category:
-            timed.append((at, 0, row("forecast_category", category, stage_category, at)))
-        previous, category = stage, stage_category
-    return [r for _, _, r in sorted(timed, key=lambda item: (item[0], item[1]))]
+            timed.append((at, 0, (pk, "forecast_category", category, stage_category, at, by_id, source)))
+        previous, category = entered, stage_category
+    timed.sort(key=_time_and_order)
+    return [r for _, _, r in timed]
+
+
+_time_and_order = itemgetter(0, 1)
 
 
 # ---------------------------------------------------------------- one opportunity, interactively
