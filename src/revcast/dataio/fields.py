@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -38,11 +38,9 @@ def clean_text(spec: FieldSpec, raw: Any) -> Any:
     return raw
 
 
-def parse_date(raw: Any, formats: list[str]) -> dt.date:
-    if isinstance(raw, dt.datetime):
-        return raw.date()
+def parse_date(raw: Any, formats: Sequence[str]) -> dt.date:
     if isinstance(raw, dt.date):
-        return raw
+        return raw.date() if isinstance(raw, dt.datetime) else raw
     return _parse_date_text(str(raw).strip(), tuple(formats))
 
 
@@ -95,26 +93,42 @@ def parse_bool(raw: Any) -> bool:
 
 def convert(spec: FieldSpec, raw: Any, model_field: models.Field) -> Any:
     """Convert a non-empty raw value for a plain (non-reference, non-picklist) model field."""
+    return converter(spec, model_field)(raw)
+
+
+def converter(spec: FieldSpec, model_field: models.Field) -> Callable[[Any], Any]:
+    """``convert`` for one field, its kind decided once: a source converts every row of a field alike."""
     if isinstance(model_field, models.DateTimeField):
-        return parse_datetime(raw, spec.formats)
+        formats = list(spec.formats)
+        return lambda raw: parse_datetime(raw, formats)
     if isinstance(model_field, models.DateField):
-        return parse_date(raw, spec.formats)
+        date_formats = tuple(spec.formats)
+        return lambda raw: parse_date(raw, date_formats)
     if isinstance(model_field, models.DecimalField):
-        number = parse_decimal(raw, model_field.decimal_places, spec.multiply)
-        digits = len(number.as_tuple().digits)
-        if digits > model_field.max_digits:
-            raise FieldError(f"{raw!r} is too large (more than {model_field.max_digits} digits)")
-        return number
+        return functools.partial(_to_decimal, spec, model_field)
     if isinstance(model_field, models.IntegerField):
-        value = parse_int(raw, spec.multiply)
-        if (
-            isinstance(model_field, models.PositiveIntegerField | models.PositiveSmallIntegerField)
-            and value < 0
-        ):
-            raise FieldError(f"{raw!r} must not be negative")
-        return value
+        return functools.partial(_to_integer, spec, model_field)
     if isinstance(model_field, models.BooleanField):
-        return parse_bool(raw)
+        return parse_bool
+    return functools.partial(_to_text, model_field)
+
+
+def _to_decimal(spec: FieldSpec, model_field: models.DecimalField, raw: Any) -> Decimal:
+    number = parse_decimal(raw, model_field.decimal_places, spec.multiply)
+    digits = len(number.as_tuple().digits)
+    if digits > model_field.max_digits:
+        raise FieldError(f"{raw!r} is too large (more than {model_field.max_digits} digits)")
+    return number
+
+
+def _to_integer(spec: FieldSpec, model_field: models.IntegerField, raw: Any) -> int:
+    value = parse_int(raw, spec.multiply)
+    if isinstance(model_field, models.PositiveIntegerField | models.PositiveSmallIntegerField) and value < 0:
+        raise FieldError(f"{raw!r} must not be negative")
+    return value
+
+
+def _to_text(model_field: models.Field, raw: Any) -> Any:
     text = raw.isoformat() if isinstance(raw, dt.date) else str(raw)
     if model_field.choices:
         allowed = {str(k): k for k, _ in model_field.flatchoices}

@@ -40,9 +40,9 @@ logger = logging.getLogger(__name__)
 
 @contextlib.contextmanager
 def _collect_per_batch() -> Iterator[None]:
-    """The cyclic garbage collector off while a source loads, and its young generations collected after each
-    batch instead: left on, its full collections rescan every live object (the lookups' instances, Django's
-    own) again and again, a quarter of a large load's time; per batch, only the batch's leftovers are scanned."""
+    """The cyclic garbage collector off while a source loads, and its young generations collected between
+    batches instead (``_collect_young``): left on, its full collections rescan every live object (the lookups'
+    instances, Django's own) again and again, a quarter of a large load's time."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -50,6 +50,17 @@ def _collect_per_batch() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+YOUNG_OBJECTS = 200_000
+
+
+def _collect_young() -> None:
+    """After a batch: the young generations collected once ``YOUNG_OBJECTS`` more objects are alive than at the
+    last collection (a batch's objects mostly go with the batch; what stays, cycles included, is collected
+    when it adds up, not rescanned after every batch)."""
+    if gc.get_count()[0] > YOUNG_OBJECTS:
+        gc.collect(1)
 
 
 class ResumeError(Exception):
@@ -278,7 +289,7 @@ class MigrationRunner(ImportRunner):
                 progress["rows"] += len(batch)
                 progress["last_key"] = KeyValue.dump(batch[-1].values[column])
                 save()
-            gc.collect(1)  # the batch's own cycles (see _collect_per_batch)
+            _collect_young()
             if self.throttle:
                 time.sleep(self.throttle)
         if whole:
@@ -349,6 +360,7 @@ class MigrationRunner(ImportRunner):
                 with transaction.atomic():
                     save()
 
+            self.state.parser.warm(plan)  # read once here, shared by the forked loaders
             try:
                 parallel.run(todo, load)
             finally:  # what the loaders committed is the checkpoint now, whatever happened

@@ -22,7 +22,7 @@ from revcast.core.customfields import definitions as custom_definitions
 from revcast.core.numbers import quantum
 from revcast.core.picklists import match_picklist_value, values_of
 from revcast.dataio import known_on
-from revcast.dataio.fields import FieldError, clean_text, convert, parse_date, parse_decimal
+from revcast.dataio.fields import FieldError, clean_text, convert, converter, parse_date, parse_decimal
 from revcast.dataio.mapping import FieldSpec, Mapping, MappingError, SourceSpec
 from revcast.dataio.readers import SourceRow
 from revcast.dataio.targets import LOOKUPS, TARGETS, Lookups, Target
@@ -217,7 +217,7 @@ class RowParser:
         self._picklists: dict[str, list[Any]] = {}  # picklist key -> its values, read once per run
         self._notes: dict[tuple[Any, ...], str] = {}
         self._required_of: dict[str, tuple[str, ...]] = {}
-        self._kinds_of: dict[str, dict[str, tuple[str, Any]]] = {}
+        self._steps_of: dict[str, list[tuple[FieldSpec, str, Any, str | None]]] = {}
 
     def parse(
         self, plan: SourcePlan, file: str, row: SourceRow
@@ -234,9 +234,14 @@ class RowParser:
                 Issue(spec.object, file, row.line, fs_target, "" if raw is None else str(raw), reason)
             )
 
-        kinds = self._kinds(plan)
-        for fs in spec.fields:
-            raw = source_value(fs, row.values)
+        cells = row.values
+        for fs, kind, extra, column in self._steps(plan):
+            if column is not None:  # one cell, nothing to transform: source_value's work inline
+                raw = cells.get(column)
+                if isinstance(raw, str):
+                    raw = raw.strip() or None
+            else:
+                raw = source_value(fs, cells)
             if raw is not None and fs.map:
                 if str(raw) in fs.map:
                     mapped = fs.map[str(raw)]
@@ -251,7 +256,6 @@ class RowParser:
                     raw = None
             if raw is None and fs.default is not None:
                 raw = fs.default
-            kind, extra = kinds[fs.target]
             if raw is None:
                 if kind == "custom":
                     custom[extra] = None
@@ -260,7 +264,7 @@ class RowParser:
                 continue
             try:
                 if kind == "convert":
-                    values[fs.target] = convert(fs, raw, extra)
+                    values[fs.target] = extra(raw)
                 elif kind == "ref":
                     values[fs.target] = self.resolve(fs, raw, spec, file, row)
                 elif kind == "currency":
@@ -316,28 +320,42 @@ class RowParser:
                 self.notes[known_on.note(spec, name)] += 1
         return values, self_refs, issues
 
-    def _kinds(self, plan: SourcePlan) -> dict[str, tuple[str, Any]]:
-        """How each field of ``plan`` is converted, decided once per source rather than once per row:
-        target -> (kind, what it needs): custom (its name), self (a reference to the source's own object,
-        linked later), ref, picklist (its key), str (objects without a model), currency, convert (the field)."""
-        kinds = self._kinds_of.get(plan.spec.name)
-        if kinds is None:
-            kinds = self._kinds_of[plan.spec.name] = {}
+    def warm(self, plan: SourcePlan) -> None:
+        """Read now the indexes of existing records that rows of ``plan`` look up (forked loaders then share
+        the parent's instead of each reading its own)."""
+        for fs, kind, _extra, _column in self._steps(plan):
+            if kind == "ref":
+                assert fs.ref and fs.by
+                self.lookups.index(fs.ref, fs.by)
+        if plan.spec.stage_dates:
+            self.lookups.index("stage", "name")
+
+    def _steps(self, plan: SourcePlan) -> list[tuple[FieldSpec, str, Any, str | None]]:
+        """How each field of ``plan`` is read and converted, decided once per source rather than once per row:
+        (field, kind, what the kind needs, the column when the value is one cell taken as it is, else None).
+        Kinds: custom (its name), self (a reference to the source's own object, linked later), ref, picklist
+        (its key), str (objects without a model), currency, convert (the field's converter)."""
+        steps = self._steps_of.get(plan.spec.name)
+        if steps is None:
+            steps = self._steps_of[plan.spec.name] = []
             target = plan.target
             for fs in plan.spec.fields:
+                kind: tuple[str, Any]
                 if fs.target.startswith("custom."):
-                    kinds[fs.target] = ("custom", fs.target.removeprefix("custom."))
+                    kind = ("custom", fs.target.removeprefix("custom."))
                 elif fs.ref:
-                    kinds[fs.target] = ("self" if fs.ref == plan.spec.object else "ref", None)
+                    kind = ("self" if fs.ref == plan.spec.object else "ref", None)
                 elif fs.target in target.picklists:
-                    kinds[fs.target] = ("picklist", target.picklists[fs.target])
+                    kind = ("picklist", target.picklists[fs.target])
                 elif target.model is None:
-                    kinds[fs.target] = ("str", None)
+                    kind = ("str", None)
                 elif fs.convert is not None:
-                    kinds[fs.target] = ("currency", None)
+                    kind = ("currency", None)
                 else:
-                    kinds[fs.target] = ("convert", plan.model_fields[fs.target])
-        return kinds
+                    kind = ("convert", converter(fs, plan.model_fields[fs.target]))
+                plain = fs.template is None and fs.value is None and not fs.transform and not fs.null_values
+                steps.append((fs, *kind, fs.column if plain and fs.column else None))
+        return steps
 
     def _required(self, plan: SourcePlan) -> tuple[str, ...]:
         """The fields a row of ``plan`` must have a value for (the target's, the key, the mapping's)."""

@@ -86,14 +86,17 @@ class Lookups:
         self._cache: dict[tuple[str, str], dict[Any, list[Any]]] = {}
 
     def index(self, obj: str, by: str) -> dict[Any, list[Any]]:
-        if (obj, by) not in self._cache:
-            read = LOOKUPS[obj][by]
-            idx: dict[Any, list[Any]] = defaultdict(list)
-            for instance in MODELS[obj]._default_manager.all():
-                value = read(instance)
-                if value not in (None, ""):
-                    idx[value].append(instance)
-            self._cache[(obj, by)] = dict(idx)
+        try:
+            return self._cache[(obj, by)]  # asked per row and field: the cached case first
+        except KeyError:
+            pass
+        read = LOOKUPS[obj][by]
+        idx: dict[Any, list[Any]] = defaultdict(list)
+        for instance in MODELS[obj]._default_manager.all():
+            value = read(instance)
+            if value not in (None, ""):
+                idx[value].append(instance)
+        self._cache[(obj, by)] = dict(idx)
         return self._cache[(obj, by)]
 
     def invalidate(self, obj: str | None = None) -> None:
