@@ -8,12 +8,16 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: install demo test test-sqlite test-postgres lint typecheck bench clean
 
+# Bytecode is compiled at install (the packages) and brought up to date on every install (revcast's own
+# source): where PYTHONDONTWRITEBYTECODE is set, as on these machines, every process would otherwise compile
+# each module it imports, and a migration's forked loaders each compile what they import late (ADR 0025).
 install: $(VENV)/.installed
+	@$(BIN)/python -m compileall -q src >/dev/null
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(BIN)/uv sync --frozen --inexact --python $(BIN)/python
+	$(BIN)/uv sync --frozen --inexact --compile-bytecode --python $(BIN)/python
 	touch $@
 
 demo: install

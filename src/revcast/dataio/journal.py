@@ -121,12 +121,13 @@ class Recorder:
         counts[{"create": "created", "update": "updated", "delete": "deleted"}[action]] += len(rows)
         for start in range(0, len(rows), CHUNK):
             self._seq += self._stride
+            chunk = list(rows[start : start + CHUNK])
             ChangeRecord.objects.create(
                 changeset=self.changeset,
                 seq=self._seq,
                 model=label_of(model),
                 action=action,
-                rows=_jsonable(list(rows[start : start + CHUNK])),
+                rows=chunk if set(map(type, chunk)) == {int} else _jsonable(chunk),  # integer ids are JSON as they are
             )
 
     def created(self, model: type[models.Model], pks: Iterable[Any]) -> None:
