@@ -8,7 +8,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from revcast.core.bulk import create_rows, upsert
+from revcast.core.bulk import by_keys, create_rows, upsert
 from revcast.customers.models import Account, Contact
 from revcast.org.models import User
 
@@ -85,3 +85,32 @@ def test_upsert_refuses_one_key_twice_in_a_batch_and_creates_updates_and_leaves_
     assert dict(Account.objects.filter(external_id__startswith="X-").values_list("external_id", "name")) == {
         "X-1": "a", "X-2": "B", "X-3": "c",
     }
+
+
+def test_by_keys_finds_exactly_the_stored_keys_whatever_their_text_or_type():
+    # Text keys go to PostgreSQL as one JSON value, other keys as an array: quotes, backslashes, braces,
+    # commas, Chinese and JSON-looking text must match themselves and nothing else.
+    tricky = ['O\'Brien "Ltd"', "back\\slash", "{brace,comma}", "北京 有限公司", "null", "[1]", " spaced "]
+    for key in tricky:
+        Account.objects.create(name=f"acct {key}", external_id=key)
+    asked = [*tricky, "absent", "o'brien \"ltd\""]
+    found = by_keys(Account.objects.all(), "external_id", asked)
+    assert sorted(found) == sorted(tricky)
+    assert all(found[key].external_id == key for key in tricky)
+    # Integer keys (the array path), and a mix of types (falls back to the array path too).
+    ids = {a.pk for a in Account.objects.filter(external_id__in=tricky[:3])}
+    assert set(by_keys(Account.objects.all(), "id", [*ids, 10**9])) == ids
+    assert by_keys(Account.objects.all(), "external_id", []) == {}
+
+
+def test_foreign_keys_without_an_index_of_their_own_lead_a_composite_one():
+    # pipeline.0003 dropped their single-column indexes (ADR 0025): lookups by each column alone must still
+    # find an index that starts with it.
+    from revcast.pipeline.models import Opportunity, OpportunityFieldHistory
+
+    for model, column in ((Opportunity, "owner_id"), (Opportunity, "stage_id"), (OpportunityFieldHistory, "opportunity_id")):
+        with connection.cursor() as cursor:
+            constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+        leading = [name for name, c in constraints.items() if c["index"] and c["columns"] and c["columns"][0] == column]
+        assert leading, f"no index of {model._meta.db_table} starts with {column}"
+        assert all(len(constraints[name]["columns"]) > 1 for name in leading)
