@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,43 @@ def _fine(index: int) -> None:
 
 def test_loaders_that_succeed_return_quietly():
     parallel.run([0, 1, 2], _fine)
+
+
+def test_more_ranges_than_loaders_share_them_out_one_at_a_time():
+    assert parallel.range_count(2, 100_000) == 2 * parallel.RANGES_PER_LOADER
+    assert parallel.range_count(2, 30_000) == 3  # every range keeps MIN_ROWS_PER_RANGE rows
+    assert parallel.range_count(2, 500) == 2  # never fewer ranges than loaders
+
+
+def _note_loader(log: str, fail: int | None = None) -> tuple:
+    def before() -> None:
+        with open(log, "a") as f:
+            f.write(f"before {os.getpid()}\n")
+
+    def load(index: int) -> None:
+        if index == fail:
+            raise SourceError(f"range {index} is bad")
+        time.sleep(0.05)
+        with open(log, "a") as f:
+            f.write(f"load {os.getpid()} {index}\n")
+
+    return before, load
+
+
+def test_each_range_is_loaded_once_by_at_most_the_loaders_asked_for(tmp_path):
+    log = str(tmp_path / "log")
+    before, load = _note_loader(log)
+    parallel.run(list(range(7)), load, loaders=2, before=before)
+    lines = [line.split() for line in Path(log).read_text().splitlines()]
+    loads = [(int(pid), int(index)) for kind, pid, *rest in lines if kind == "load" for index in rest]
+    befores = [int(pid) for kind, pid, *_ in lines if kind == "before"]
+    assert sorted(index for _, index in loads) == list(range(7))  # every range once
+    pids = {pid for pid, _ in loads}
+    assert len(pids) == 2 and sorted(befores) == sorted(pids)  # two processes, each prepared once
+    assert os.getpid() not in pids
+
+
+def test_a_range_failing_in_a_loader_that_had_loaded_others_is_named():
+    before, load = _note_loader(os.devnull, fail=4)
+    with pytest.raises(SourceError, match="loader of range 5 failed: range 4 is bad"):
+        parallel.run(list(range(6)), load, loaders=2, before=before)

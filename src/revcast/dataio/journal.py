@@ -99,11 +99,17 @@ class Recorder:
         """Go on after the change set's last record (others may have recorded into it: parallel loaders)."""
         self._seq = self.changeset.records.aggregate(m=models.Max("seq"))["m"] or 0
 
-    def interleave(self, offset: int, stride: int, counts: dict[str, dict[str, int]]) -> None:
+    @property
+    def last_seq(self) -> int:
+        """The number of the last record written (or found by ``resync``)."""
+        return self._seq
+
+    def interleave(self, offset: int, stride: int, counts: dict[str, dict[str, int]], after: int | None = None) -> None:
         """Share the change set with ``stride`` recorders of other processes (a migration's parallel loaders):
-        this one numbers its records ``offset + 1``, ``offset + 1 + stride``, ... after the current last, so
-        none collide, and tallies its rows in ``counts`` (merged back with ``add_counts``)."""
-        self._seq += offset + 1 - stride
+        this one numbers its records ``offset + 1``, ``offset + 1 + stride``, ... after record ``after`` (the
+        current last when not given), so none collide, and tallies its rows in ``counts`` (merged back with
+        ``add_counts``)."""
+        self._seq = (self._seq if after is None else after) + offset + 1 - stride
         self._stride = stride
         self.changeset.counts = counts
 

@@ -322,7 +322,8 @@ class MigrationRunner(ImportRunner):
         workers = parallel.worker_count(self.workers, rows)
         if workers < 2:
             return
-        parts = parallel.split(self.source, spec.table, spec.query, key_column(plan), rows, workers)
+        ranges = parallel.range_count(workers, rows)
+        parts = parallel.split(self.source, spec.table, spec.query, key_column(plan), rows, ranges)
         if len(parts) < 2:
             return
         progress["parts"] = parts
@@ -335,20 +336,24 @@ class MigrationRunner(ImportRunner):
         spec = plan.spec
         parts: list[dict[str, Any]] = progress["parts"]
         todo = [i for i, part in enumerate(parts) if not part["done"]]
+        loaders = min(len(todo), parallel.worker_count(self.workers, self._source_rows(plan))) if todo else 0
         if todo:
             with transaction.atomic():
                 self._save_progress()  # the issues so far, and the ranges as they stand
             source = self.source
             assert source is not None
+            after = self.recorder.last_seq  # each range numbers its journal records from here (interleave)
 
-            def load(index: int) -> None:  # in the loader process
+            def before() -> None:  # once in each loader process
                 source.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+
+            def load(index: int) -> None:  # in a loader process, once per range it is handed
                 part = parts[index]
                 part_counts = part["counts"] = part["counts"] or blank_counts(spec.object)
                 self.state.issues.clear()
                 self.state.notes.clear()
                 self.state.notes.update(part["notes"])
-                self.recorder.interleave(index, len(parts), part["journal"])
+                self.recorder.interleave(index, len(parts), part["journal"], after=after)
 
                 def save() -> None:
                     part["notes"] = dict(self.state.notes)
@@ -362,7 +367,7 @@ class MigrationRunner(ImportRunner):
 
             self.state.parser.warm(plan)  # read once here, shared by the forked loaders
             try:
-                parallel.run(todo, load)
+                parallel.run(todo, load, loaders=loaders, before=before)
             finally:  # what the loaders committed is the checkpoint now, whatever happened
                 progress["parts"] = parts = parallel.stored_parts(self.run.pk, spec.name)
                 self.recorder.resync()
@@ -373,9 +378,10 @@ class MigrationRunner(ImportRunner):
             self.state.notes.update(part["notes"])
             self.recorder.add_counts(part["journal"])
         counts.update(totals)
-        loaders = len(todo) or len(parts)
+        processes = loaders or len(parts)
         self.plain_notes.append(
-            f"{spec.name}: loaded in {len(parts)} key ranges by {loaders} loader process{'es' if loaders > 1 else ''}"
+            f"{spec.name}: loaded in {len(parts)} key ranges by {processes} loader "
+            f"process{'es' if processes > 1 else ''}"
         )
 
     # ------------------------------------------------------------------ bulk loads (dataio.bulkload)

@@ -1,7 +1,8 @@
-"""Loading one large migration source in key ranges, one loader process per range (ADR 0024).
+"""Loading one large migration source in key ranges by forked loader processes (ADR 0024, 0025).
 
-On PostgreSQL a large source is split by its key column into contiguous ranges of about equal row counts; each
-range is loaded by a forked process with its own connections, batch by batch, exactly as a single loader does:
+On PostgreSQL a large source is split by its key column into contiguous ranges of about equal row counts, a few
+per loader; each loader is handed one range at a time (a loader on a slower core takes fewer) and loads it with
+its own connections, batch by batch, exactly as a single loader does:
 every batch commits with its rows, its issues and the range's progress (key reached, counts, notes, journal
 counts), written into the run's checkpoint under ``sources.<name>.parts.<i>`` with ``jsonb_set`` so the loaders
 never overwrite each other. A killed run resumes each unfinished range after its last committed batch; the
@@ -14,6 +15,7 @@ is then refused by the database in one of them (and reported with the row), neve
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import multiprocessing
@@ -31,6 +33,8 @@ from revcast.dataio.sqlsource import KeyValue, SqlSource
 
 AUTO_MIN_ROWS = 20_000  # "auto" splits sources from this many rows
 MIN_ROWS_PER_WORKER = 10_000  # and gives each loader at least this many
+RANGES_PER_LOADER = 3  # ranges handed out one at a time, so loaders on slower cores take fewer
+MIN_ROWS_PER_RANGE = 10_000
 
 
 class WorkerFailed(Exception):
@@ -53,16 +57,20 @@ def worker_count(requested: str | int, rows: int) -> int:
     return max(1, min(int(requested), rows))
 
 
+def range_count(loaders: int, rows: int) -> int:
+    """How many key ranges ``loaders`` loaders share: RANGES_PER_LOADER each while every range keeps at least
+    MIN_ROWS_PER_RANGE rows, and never fewer than one per loader."""
+    return max(loaders, min(loaders * RANGES_PER_LOADER, rows // MIN_ROWS_PER_RANGE))
+
+
 def split(source: SqlSource, table: str | None, query: str | None, key: str, rows: int, parts: int) -> list[dict[str, Any]]:
     """``parts`` key ranges of about ``rows / parts`` rows each: (lo, hi] per range, as checkpoint entries.
     Ranges that would be empty (few rows, repeated bounds) are merged away."""
+    wanted = sorted({rows * i // parts for i in range(1, parts)} - {0})
+    found = source.key_bounds(table, query, key, wanted)  # the last key of each range but the last
     bounds: list[Any] = []
     offsets: list[int] = []
-    for i in range(1, parts):
-        offset = rows * i // parts
-        if offset <= (offsets[-1] if offsets else 0):
-            continue
-        value = source.key_at(table, query, key, offset - 1)  # the last key of the range before
+    for offset, value in zip(wanted, found, strict=False):
         if bounds and value == bounds[-1]:
             continue
         bounds.append(value)
@@ -107,8 +115,12 @@ def stored_parts(run_pk: int, source: str) -> list[dict[str, Any]]:
     return parts
 
 
-def run(indexes: list[int], load: Callable[[int], None], before: Callable[[], None] | None = None) -> None:
-    """Load each range of ``indexes`` in its own forked process (``load(index)``) and wait for all of them.
+def run(
+    indexes: list[int], load: Callable[[int], None], loaders: int | None = None, before: Callable[[], None] | None = None
+) -> None:
+    """Load each range of ``indexes`` (``load(index)``) in ``loaders`` forked processes (one per range when not
+    given), and wait for all of them. Each loader is handed the next range when it finishes one, so a loader on a
+    slower core simply loads fewer ranges; ``before()`` runs once in each loader, before its first range.
 
     The parent's database connections are closed first, so no process shares one. The first loader that fails
     stops the others, and its error is raised here: a ``SourceError`` as such, anything else as
@@ -116,61 +128,83 @@ def run(indexes: list[int], load: Callable[[int], None], before: Callable[[], No
     connections.close_all()
     context = multiprocessing.get_context("fork")
     parent = os.getpid()
-    procs: dict[int, tuple[Any, Connection]] = {}
+    todo = list(indexes)
+    count = max(1, min(loaders or len(todo), len(todo)))
+    running: list[_Loader] = []
     try:
-        for index in indexes:
-            receive, send = context.Pipe(duplex=False)
+        for n in range(count if todo else 0):
+            ours, theirs = context.Pipe(duplex=True)
             proc = context.Process(
-                target=_child, args=(parent, index, load, before, send), name=f"revcast-loader-{index}", daemon=False
+                target=_child, args=(parent, load, before, theirs), name=f"revcast-loader-{n + 1}", daemon=False
             )
             proc.start()
-            send.close()
-            procs[index] = (proc, receive)
-        waiting: dict[Any, int] = {proc.sentinel: index for index, (proc, _) in procs.items()}
-        while waiting:
-            for sentinel in wait(list(waiting)):
-                index = waiting.pop(sentinel)
-                proc, receive = procs[index]
-                proc.join()
-                outcome = _outcome(receive, proc.exitcode)
+            theirs.close()
+            loader = _Loader(proc, ours)
+            running.append(loader)
+            loader.hand(todo.pop(0))
+        while any(loader.current is not None for loader in running):
+            busy = [loader for loader in running if loader.current is not None]
+            ready = wait([loader.conn for loader in busy] + [loader.proc.sentinel for loader in busy])
+            for loader in busy:
+                if loader.conn not in ready and loader.proc.sentinel not in ready:
+                    continue
+                outcome = loader.outcome()
                 if outcome[0] != "ok":
                     _, kind, message = outcome
-                    error = f"loader of range {index + 1} failed: {message}"
+                    error = f"loader of range {loader.current + 1} failed: {message}"
                     raise SourceError(error) if kind == "SourceError" else WorkerFailed(error)
+                loader.hand(todo.pop(0) if todo else None)
     finally:
-        for proc, receive in procs.values():
-            if proc.is_alive():
-                proc.terminate()
-            proc.join()
-            receive.close()
+        for loader in running:
+            if loader.proc.is_alive() and loader.current is not None:
+                loader.proc.terminate()
+            loader.proc.join()
+            loader.conn.close()
 
 
-def _outcome(receive: Connection, exitcode: int | None) -> tuple[Any, ...]:
-    """What a finished loader said; a loader that died without a word (killed, os._exit) by its exit status."""
-    try:
-        if receive.poll():
-            return tuple(receive.recv())
-    except EOFError:
-        pass
-    return ("error", "WorkerFailed", f"exit status {exitcode}")
+class _Loader:
+    """One loader process, as the parent sees it: the range it is loading (None: none, told to stop)."""
+
+    def __init__(self, proc: Any, conn: Connection) -> None:
+        self.proc, self.conn = proc, conn
+        self.current: int | None = None
+
+    def hand(self, index: int | None) -> None:
+        """Give the loader its next range, or None to stop it."""
+        self.current = index
+        with contextlib.suppress(OSError):  # it died meanwhile: its exit status is read as its outcome
+            self.conn.send(index)
+
+    def outcome(self) -> tuple[Any, ...]:
+        """What the loader said of its range; a loader that died without a word (killed, os._exit), by its exit
+        status."""
+        try:
+            if self.conn.poll():
+                return tuple(self.conn.recv())
+        except (EOFError, OSError):
+            pass
+        self.proc.join()
+        return ("error", "WorkerFailed", f"exit status {self.proc.exitcode}")
 
 
-def _child(
-    parent: int, index: int, load: Callable[[int], None], before: Callable[[], None] | None, send: Connection
-) -> None:
+def _child(parent: int, load: Callable[[int], None], before: Callable[[], None] | None, conn: Connection) -> None:
     if sys.platform == "linux":
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the parent
     if os.getppid() != parent:  # the parent died before the line above
         os._exit(1)
     try:
-        if before is not None:
+        index = conn.recv()
+        if before is not None and index is not None:
             before()
-        load(index)
+        while index is not None:
+            load(index)
+            conn.send(("ok",))
+            index = conn.recv()
     except BaseException as exc:  # reported to the parent, which raises it
-        send.send(("error", type(exc).__name__, str(exc) or repr(exc)))
-        send.close()
+        with contextlib.suppress(OSError):  # unless the parent is gone
+            conn.send(("error", type(exc).__name__, str(exc) or repr(exc)))
+        conn.close()
         connections.close_all()
         os._exit(1)
-    send.send(("ok",))
-    send.close()
+    conn.close()
     connections.close_all()

@@ -128,17 +128,23 @@ class SqlSource:
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         return f"SELECT * FROM {self._relation(table, query)}{where} ORDER BY src.{quote(key)}"
 
-    def key_at(self, table: str | None, query: str | None, key: str, offset: int) -> Any:
-        """The key value of the row at ``offset`` (0-based) in key order: where a partition of the source ends."""
-        from sqlalchemy import literal_column, select, text
+    def key_bounds(self, table: str | None, query: str | None, key: str, positions: list[int]) -> list[Any]:
+        """The key values of the rows at ``positions`` (1-based, in key order), in one pass over the source:
+        where its partitions end."""
+        from sqlalchemy import text
         from sqlalchemy.exc import SQLAlchemyError
 
+        if not positions:
+            return []
         quote = self.engine.dialect.identifier_preparer.quote
-        column = literal_column(f"src.{quote(key)}")
-        statement = select(column).select_from(text(self._relation(table, query))).order_by(column)
+        wanted = ", ".join(str(int(p)) for p in positions)
+        sql = (
+            f"SELECT k FROM (SELECT src.{quote(key)} AS k, ROW_NUMBER() OVER (ORDER BY src.{quote(key)}) AS rn "
+            f"FROM {self._relation(table, query)}) numbered WHERE rn IN ({wanted}) ORDER BY rn"
+        )
         try:
             with self.engine.connect() as conn:
-                return conn.execute(statement.offset(offset).limit(1)).scalar_one()
+                return [row[0] for row in conn.execute(text(sql))]
         except SQLAlchemyError as exc:
             raise SourceError(f"{_what(table)}: cannot be partitioned: {_reason(exc)}") from exc
 
