@@ -132,3 +132,36 @@ def test_stream_is_ordered_by_key_in_batches_and_resumes_after_a_key(tmp_path):
         assert src.header("t", None) == ["k", "v"] and src.count("t", None) == 7
         with pytest.raises(SourceError, match="table nothere: cannot be read"):
             src.header("nothere", None)
+
+
+@pytest.mark.django_db
+def test_converted_amounts_keep_to_the_fields_digits(tmp_path):
+    # annual_revenue holds 20 digits, 2 after the point: 18 before it fit, 19 do not (after conversion).
+    from revcast.dataio.readers import SourceRow
+    from revcast.dataio.rowparse import RowParser, plan_source
+
+    mapping = _load(tmp_path, """\
+        name: revenue
+        sources:
+          - table: accounts
+            object: account
+            fields:
+              external_id: id
+              name: nm
+              annual_revenue: {column: rev, convert: {from: ccy, to: USD, rates: {CNY: 0.5, USD: 1}}}
+        """)
+    plan = plan_source(mapping.sources[0], mapping)
+    parser = RowParser(mapping)
+
+    def parse(rev, ccy):
+        values, _refs, issues = parser.parse(plan, "accounts", SourceRow(1, {"id": "A", "nm": "A", "rev": rev, "ccy": ccy}))
+        return values.get("annual_revenue"), [i.reason for i in issues]
+
+    assert parse(Decimal("999999999999999999.994"), "USD") == (Decimal("999999999999999999.99"), [])
+    assert parse(Decimal("1999999999999999999.98"), "CNY") == (Decimal("999999999999999999.99"), [])
+    assert parse(Decimal("0.004"), "USD") == (Decimal("0.00"), [])
+    assert parse(Decimal("-999999999999999999.99"), "USD") == (Decimal("-999999999999999999.99"), [])
+    for rev, ccy in ((Decimal("999999999999999999.995"), "USD"), (Decimal("2000000000000000000"), "CNY"),
+                     (Decimal("-1000000000000000000"), "USD")):
+        value, reasons = parse(rev, ccy)
+        assert value is None and len(reasons) == 1 and "too large (more than 20 digits)" in reasons[0], (rev, reasons)

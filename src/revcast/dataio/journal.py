@@ -125,16 +125,20 @@ class Recorder:
     def _add(self, model: type[models.Model], action: str, rows: Sequence[Any]) -> None:
         counts = self.changeset.counts.setdefault(label_of(model), _blank_tally())
         counts[{"create": "created", "update": "updated", "delete": "deleted"}[action]] += len(rows)
+        records = []
         for start in range(0, len(rows), CHUNK):
             self._seq += self._stride
             chunk = list(rows[start : start + CHUNK])
-            ChangeRecord.objects.create(
-                changeset=self.changeset,
-                seq=self._seq,
-                model=label_of(model),
-                action=action,
-                rows=chunk if set(map(type, chunk)) == {int} else _jsonable(chunk),  # integer ids are JSON as they are
+            records.append(
+                ChangeRecord(
+                    changeset=self.changeset,
+                    seq=self._seq,
+                    model=label_of(model),
+                    action=action,
+                    rows=chunk if set(map(type, chunk)) == {int} else _jsonable(chunk),  # integer ids: JSON as they are
+                )
             )
+        ChangeRecord.objects.bulk_create(records)  # one statement for a batch's records
 
     def created(self, model: type[models.Model], pks: Iterable[Any]) -> None:
         pks = [pk for pk in pks if pk is not None]

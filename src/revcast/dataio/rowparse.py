@@ -142,6 +142,12 @@ def plan_source(spec: SourceSpec, mapping: Mapping) -> SourcePlan:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _integer_limit(digits: int) -> Decimal:
+    """10 ** ``digits``: the least value with more than ``digits`` digits before the decimal point."""
+    return Decimal(10) ** digits
+
+
 def key_column(plan: SourcePlan) -> str:
     """The source column a database source is ordered, paged and resumed by."""
     if plan.spec.key_column:
@@ -266,7 +272,11 @@ class RowParser:
                 if kind == "convert":
                     values[fs.target] = extra(raw)
                 elif kind == "ref":
-                    values[fs.target] = self.resolve(fs, raw, spec, file, row)
+                    # One match is the common case, read here; none or several go through resolve's reasons.
+                    found = self.lookups.index(*extra).get(raw if raw.__class__ is str else str(raw))
+                    values[fs.target] = (
+                        found[0] if found is not None and len(found) == 1 else self.resolve(fs, raw, spec, file, row)
+                    )
                 elif kind == "currency":
                     values[fs.target] = self.convert_currency(plan, fs, raw, row)
                 elif kind == "custom":
@@ -333,7 +343,8 @@ class RowParser:
     def _steps(self, plan: SourcePlan) -> list[tuple[FieldSpec, str, Any, str | None]]:
         """How each field of ``plan`` is read and converted, decided once per source rather than once per row:
         (field, kind, what the kind needs, the column when the value is one cell taken as it is, else None).
-        Kinds: custom (its name), self (a reference to the source's own object, linked later), ref, picklist
+        Kinds: custom (its name), self (a reference to the source's own object, linked later), ref (the object and
+        attribute it looks up), picklist
         (its key), str (objects without a model), currency, convert (the field's converter)."""
         steps = self._steps_of.get(plan.spec.name)
         if steps is None:
@@ -344,7 +355,7 @@ class RowParser:
                 if fs.target.startswith("custom."):
                     kind = ("custom", fs.target.removeprefix("custom."))
                 elif fs.ref:
-                    kind = ("self" if fs.ref == plan.spec.object else "ref", None)
+                    kind = ("self" if fs.ref == plan.spec.object else "ref", (fs.ref, fs.by))
                 elif fs.target in target.picklists:
                     kind = ("picklist", target.picklists[fs.target])
                 elif target.model is None:
@@ -391,8 +402,9 @@ class RowParser:
             known = ", ".join(sorted(conv.rates)) or "none"
             where = f" and column {conv.rate_column!r} is empty" if conv.rate_column else ""
             raise FieldError(f"no rate for currency {currency!r} (rates: {known}){where}")
-        result = (number * rate).quantize(quantum(model_field.decimal_places), rounding=ROUND_HALF_UP)
-        if len(result.as_tuple().digits) > model_field.max_digits:
+        places = model_field.decimal_places
+        result = (number * rate).quantize(quantum(places), rounding=ROUND_HALF_UP)
+        if abs(result) >= _integer_limit(model_field.max_digits - places):  # more digits than the field holds
             raise FieldError(f"{raw!r} is too large (more than {model_field.max_digits} digits)")
         if currency != conv.to:
             note = self._note("{0}: {1} converted from {2} to {3} {4}", plan.spec.name, fs.target, currency, conv.to, how)
