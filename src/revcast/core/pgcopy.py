@@ -61,20 +61,17 @@ def fits(typname: str, values: Sequence[Any]) -> bool:
         return False
     limit = _INT_LIMITS.get(typname)
     if limit is None and typname != "timestamptz":
-        return True
+        return True  # the types are all it takes
     present = [v for v in values if v is not None] if nulls else values
     if not present:
         return True
     if limit is not None:
         return -limit <= min(present) and max(present) < limit
-    if typname == "timestamptz":
-        # Aware: fixed-offset zones (datetime.timezone, what Django and revcast make) always have an offset;
-        # any other tzinfo is asked per value.
-        zones = set(map(_ZONE, present))
-        if all(type(z) is dt.timezone for z in zones):
-            return True
-        return all(v.utcoffset() is not None for v in present)
-    return True
+    # Aware datetimes: fixed-offset zones (datetime.timezone, what Django and revcast make) always have an
+    # offset; any other tzinfo is asked per value.
+    if all(type(z) is dt.timezone for z in set(map(_ZONE, present))):
+        return True
+    return all(v.utcoffset() is not None for v in present)
 
 
 _ZONE = attrgetter("tzinfo")

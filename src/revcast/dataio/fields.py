@@ -114,11 +114,21 @@ def converter(spec: FieldSpec, model_field: models.Field) -> Callable[[Any], Any
 
 
 def _to_decimal(spec: FieldSpec, model_field: models.DecimalField, raw: Any) -> Decimal:
-    number = parse_decimal(raw, model_field.decimal_places, spec.multiply)
-    digits = len(number.as_tuple().digits)
-    if digits > model_field.max_digits:
+    return fit_digits(raw, parse_decimal(raw, model_field.decimal_places, spec.multiply), model_field)
+
+
+def fit_digits(raw: Any, number: Decimal, model_field: models.DecimalField) -> Decimal:
+    """``number`` (already at the field's decimal places), or FieldError when it has more digits than the field
+    holds: compared with 10^(digits before the point) rather than by building its digit tuple."""
+    if abs(number) >= _integer_limit(model_field.max_digits - model_field.decimal_places):
         raise FieldError(f"{raw!r} is too large (more than {model_field.max_digits} digits)")
     return number
+
+
+@functools.lru_cache(maxsize=64)
+def _integer_limit(digits: int) -> Decimal:
+    """10 ** ``digits``: the least value with more than ``digits`` digits before the decimal point."""
+    return Decimal(10) ** digits
 
 
 def _to_integer(spec: FieldSpec, model_field: models.IntegerField, raw: Any) -> int:

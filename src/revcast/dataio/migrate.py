@@ -240,8 +240,8 @@ class MigrationRunner(ImportRunner):
             self.state.lookups.invalidate(obj)
 
     def _load_source(self, plan: SourcePlan, counts: dict[str, Any], progress: dict[str, Any]) -> None:
-        """The source's batches, each committed with its checkpoint (by one process, or by one per key range),
-        then its self references."""
+        """The source's batches, each committed with its checkpoint (by one process, or by loaders of key
+        ranges), then its self references."""
         if "parts" not in progress:
             self._split(plan, progress)
         if "parts" in progress:
@@ -302,8 +302,8 @@ class MigrationRunner(ImportRunner):
     # ------------------------------------------------------------------ key ranges in parallel (dataio.parallel)
 
     def _split(self, plan: SourcePlan, progress: dict[str, Any]) -> None:
-        """A large source starting afresh on PostgreSQL is split into key ranges, one loader process each, when
-        its target key is unique in the database (a record two ranges both create is then refused in one)."""
+        """A large source starting afresh on PostgreSQL is split into key ranges for several loader processes,
+        when its target key is unique in the database (a record two ranges both create is then refused in one)."""
         spec, model = plan.spec, plan.target.model
         if (
             self.dry_run or self.workers == 1 or progress["rows"] or progress["last_key"]
@@ -331,8 +331,8 @@ class MigrationRunner(ImportRunner):
             self._save_progress()
 
     def _load_parts(self, plan: SourcePlan, counts: dict[str, Any], progress: dict[str, Any]) -> None:
-        """Each unfinished key range loaded by its own process; then the ranges' counts, notes and journal
-        counts become the source's."""
+        """The unfinished key ranges, handed out one at a time to the loader processes; then the ranges' counts,
+        notes and journal counts become the source's."""
         spec = plan.spec
         parts: list[dict[str, Any]] = progress["parts"]
         todo = [i for i, part in enumerate(parts) if not part["done"]]

@@ -22,7 +22,15 @@ from revcast.core.customfields import definitions as custom_definitions
 from revcast.core.numbers import quantum
 from revcast.core.picklists import match_picklist_value, values_of
 from revcast.dataio import known_on
-from revcast.dataio.fields import FieldError, clean_text, convert, converter, parse_date, parse_decimal
+from revcast.dataio.fields import (
+    FieldError,
+    clean_text,
+    convert,
+    converter,
+    fit_digits,
+    parse_date,
+    parse_decimal,
+)
 from revcast.dataio.mapping import FieldSpec, Mapping, MappingError, SourceSpec
 from revcast.dataio.readers import SourceRow
 from revcast.dataio.targets import LOOKUPS, TARGETS, Lookups, Target
@@ -140,12 +148,6 @@ def plan_source(spec: SourceSpec, mapping: Mapping) -> SourcePlan:
         spec=spec, target=target, key=key, model_fields=model_fields, custom=custom, currency_to=to,
         concrete=concrete,
     )
-
-
-@functools.lru_cache(maxsize=64)
-def _integer_limit(digits: int) -> Decimal:
-    """10 ** ``digits``: the least value with more than ``digits`` digits before the decimal point."""
-    return Decimal(10) ** digits
 
 
 def key_column(plan: SourcePlan) -> str:
@@ -333,10 +335,9 @@ class RowParser:
     def warm(self, plan: SourcePlan) -> None:
         """Read now the indexes of existing records that rows of ``plan`` look up (forked loaders then share
         the parent's instead of each reading its own)."""
-        for fs, kind, _extra, _column in self._steps(plan):
+        for _fs, kind, extra, _column in self._steps(plan):
             if kind == "ref":
-                assert fs.ref and fs.by
-                self.lookups.index(fs.ref, fs.by)
+                self.lookups.index(*extra)
         if plan.spec.stage_dates:
             self.lookups.index("stage", "name")
 
@@ -344,8 +345,8 @@ class RowParser:
         """How each field of ``plan`` is read and converted, decided once per source rather than once per row:
         (field, kind, what the kind needs, the column when the value is one cell taken as it is, else None).
         Kinds: custom (its name), self (a reference to the source's own object, linked later), ref (the object and
-        attribute it looks up), picklist
-        (its key), str (objects without a model), currency, convert (the field's converter)."""
+        attribute it looks up), picklist (its key), str (objects without a model), currency, convert (the field's
+        converter)."""
         steps = self._steps_of.get(plan.spec.name)
         if steps is None:
             steps = self._steps_of[plan.spec.name] = []
@@ -402,10 +403,9 @@ class RowParser:
             known = ", ".join(sorted(conv.rates)) or "none"
             where = f" and column {conv.rate_column!r} is empty" if conv.rate_column else ""
             raise FieldError(f"no rate for currency {currency!r} (rates: {known}){where}")
-        places = model_field.decimal_places
-        result = (number * rate).quantize(quantum(places), rounding=ROUND_HALF_UP)
-        if abs(result) >= _integer_limit(model_field.max_digits - places):  # more digits than the field holds
-            raise FieldError(f"{raw!r} is too large (more than {model_field.max_digits} digits)")
+        result = fit_digits(
+            raw, (number * rate).quantize(quantum(model_field.decimal_places), rounding=ROUND_HALF_UP), model_field
+        )
         if currency != conv.to:
             note = self._note("{0}: {1} converted from {2} to {3} {4}", plan.spec.name, fs.target, currency, conv.to, how)
             self.notes[note] += 1

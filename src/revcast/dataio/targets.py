@@ -96,8 +96,8 @@ class Lookups:
             value = read(instance)
             if value not in (None, ""):
                 idx[value].append(instance)
-        self._cache[(obj, by)] = dict(idx)
-        return self._cache[(obj, by)]
+        built = self._cache[(obj, by)] = dict(idx)
+        return built
 
     def invalidate(self, obj: str | None = None) -> None:
         self._cache = {k: v for k, v in self._cache.items() if obj is not None and k[0] != obj}

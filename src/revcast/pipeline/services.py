@@ -278,8 +278,12 @@ def _creation_history(
     } if known_on else {}
     pk = opp.pk
 
-    # (time, 0 for creation and stage rows, 1 for known_on changes, row); sorted stably below. Rows are built
-    # as tuples here, each value's text made once: a load writes several rows per deal.
+    def row(name: str, old: str | None, new: str | None, at: dt.datetime) -> tuple[Any, ...]:
+        """One history row (HISTORY_COLUMNS), of values already as history text."""
+        return (pk, name, old, new, at, by_id, source)
+
+    # (time, 0 for creation and stage rows, 1 for known_on changes, row); sorted stably below. Each value's text
+    # is made once: a load writes several rows per deal.
     timed: list[tuple[dt.datetime, int, tuple[Any, ...]]] = []
     for name in ("amount", "expected_close_on", "owner"):
         final = history_text(name, getattr(opp, name))
@@ -287,18 +291,18 @@ def _creation_history(
             at, initial_value = later[name]
             initial = history_text(name, initial_value)
             if initial is not None:
-                timed.append((created_at, 0, (pk, name, None, initial, created_at, by_id, source)))
+                timed.append((created_at, 0, row(name, None, initial, created_at)))
             if initial != final:
-                timed.append((at, 1, (pk, name, initial, final, at, by_id, source)))
+                timed.append((at, 1, row(name, initial, final, at)))
         elif final is not None:
-            timed.append((created_at, 0, (pk, name, None, final, created_at, by_id, source)))
+            timed.append((created_at, 0, row(name, None, final, created_at)))
     previous: str | None = None
     category: str | None = None
     current_category = history_text("forecast_category", opp.forecast_category)
     stage_category: str | None
     for at, stage in timeline:
         entered = history_text("stage", stage)
-        timed.append((at, 0, (pk, "stage", previous, entered, at, by_id, source)))
+        timed.append((at, 0, row("stage", previous, entered, at)))
         if stage.pk != opp.stage_id:  # ids: Model.__eq__ is costly per history row
             stage_category = default_forecast_category(stage)
         elif "forecast_category" in later and at < later["forecast_category"][0]:
@@ -308,13 +312,11 @@ def _creation_history(
             stage_category = str(given) if given else default_forecast_category(stage)
             if stage_category != current_category:
                 known_at = later["forecast_category"][0]
-                timed.append(
-                    (known_at, 1, (pk, "forecast_category", stage_category, current_category, known_at, by_id, source))
-                )
+                timed.append((known_at, 1, row("forecast_category", stage_category, current_category, known_at)))
         else:
             stage_category = current_category
         if stage_category != category:
-            timed.append((at, 0, (pk, "forecast_category", category, stage_category, at, by_id, source)))
+            timed.append((at, 0, row("forecast_category", category, stage_category, at)))
         previous, category = entered, stage_category
     timed.sort(key=_time_and_order)
     return [r for _, _, r in timed]
