@@ -29,7 +29,8 @@ def test_created_rows_match_what_the_database_stores():
             {"external_id": "B-1", "name": "Alpha", "owner": owner, "parent": parent, "annual_revenue": Decimal("12.50"),
              "custom": {"tier": "gold", "seats": 3}},
             {"external_id": "B-2", "name": "Beta", "parent_id": parent.pk},  # an id by attname
-            {"external_id": "B-3", "name": "Gamma", "owner": None},
+            {"external_id": "B-3", "name": "Gamma", "owner": None,
+             "custom": {"区域": "华东", "tags": ["a\tb", {"quote": "\"x\"", "none": None}], "n": 1.5}},
         ],
     )
     assert [a.external_id for a in made] == ["B-1", "B-2", "B-3"]
@@ -42,6 +43,10 @@ def test_created_rows_match_what_the_database_stores():
     assert beta.custom == {} and beta.country == "" and beta.annual_revenue is None and beta.owner_id is None
     assert alpha.created_at is not None and alpha.updated_at is not None
     assert Account.objects.get(pk=alpha.pk).custom == {"tier": "gold", "seats": 3}
+    # JSON goes to jsonb as its text (core.pgcopy): nested, Chinese, quoted and tabbed values come back equal.
+    assert Account.objects.get(pk=gamma.pk).custom == {
+        "区域": "华东", "tags": ["a\tb", {"quote": "\"x\"", "none": None}], "n": 1.5
+    }
     assert beta.parent_id == parent.pk and gamma.owner_id is None
     # The given instances are cached, as Model(owner=...) caches them: no query to read them back.
     with CaptureQueriesContext(connection) as ctx:

@@ -88,6 +88,47 @@ def test_owner_change_is_kept_as_history_by_username(stages):
     assert (h.old_value, h.new_value) == (old_owner, other.username)
 
 
+def test_a_new_deal_s_whole_history_in_the_order_it_is_read(stages):
+    """Every creation row of two new deals, as stored (id order): the initial values at the first stage's
+    instant, then each stage entered with its category; the category row only when the category changes."""
+    rep = User.objects.get(username="darcel.schlecht")
+    midnight = lambda y, m, d: dt.datetime(y, m, d, tzinfo=dt.UTC)  # noqa: E731
+    won = OpportunityRow(
+        values={"external_id": "H-1", "owner": rep, "stage": stages["Won"], "amount": Decimal("1200.5"),
+                "expected_close_on": dt.date(2017, 3, 1), "created_on": dt.date(2017, 1, 2)},
+        stage_dates={stages["Prospecting"]: dt.date(2017, 1, 2), stages["Engaging"]: dt.date(2017, 1, 9),
+                     stages["Won"]: dt.date(2017, 2, 20)},
+    )
+    fresh = OpportunityRow(  # no dates: one stage at the creation, no amount, no expected close
+        values={"external_id": "H-2", "owner": rep, "stage": stages["Engaging"], "amount": None,
+                "created_on": dt.date(2017, 4, 5)},
+    )
+    upsert_opportunities([won, fresh], source="t:h")
+
+    def rows(key):
+        return list(
+            OpportunityFieldHistory.objects.filter(opportunity__external_id=key).order_by("pk")
+            .values_list("field", "old_value", "new_value", "changed_at", "source")
+        )
+
+    start = midnight(2017, 1, 2)
+    assert rows("H-1") == [
+        ("amount", None, "1200.50", start, "t:h"),
+        ("expected_close_on", None, "2017-03-01", start, "t:h"),
+        ("owner", None, "darcel.schlecht", start, "t:h"),
+        ("stage", None, "Prospecting", start, "t:h"),
+        ("forecast_category", None, "pipeline", start, "t:h"),
+        ("stage", "Prospecting", "Engaging", midnight(2017, 1, 9), "t:h"),  # same category: no row for it
+        ("stage", "Engaging", "Won", midnight(2017, 2, 20), "t:h"),
+        ("forecast_category", "pipeline", "closed", midnight(2017, 2, 20), "t:h"),
+    ]
+    assert rows("H-2") == [
+        ("owner", None, "darcel.schlecht", midnight(2017, 4, 5), "t:h"),
+        ("stage", None, "Engaging", midnight(2017, 4, 5), "t:h"),
+        ("forecast_category", None, "pipeline", midnight(2017, 4, 5), "t:h"),
+    ]
+
+
 def test_batch_upsert_creates_stage_timeline_and_is_idempotent(stages):
     rep = User.objects.get(username="darcel.schlecht")
     row = OpportunityRow(

@@ -333,7 +333,7 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
             # COPY is PostgreSQL's bulk path: one round trip instead of one per row, in binary when the values
             # allow (core.pgcopy). psycopg writes dates and aware datetimes as they are.
             columns_data = list(zip(*rows, strict=True))
-            pgcopy.write(connection, cursor, meta.db_table, [f.column for f in columns], columns_data)
+            pgcopy.write(connection, cursor, meta.db_table, [f.column for f in columns], columns_data, rows)
             return len(rows)
         ops = connection.ops
         adapters = [

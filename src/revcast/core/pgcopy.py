@@ -11,10 +11,12 @@ COPY as text, where PostgreSQL parses and reports exactly as before.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any
+
+from psycopg import adapt, postgres, pq
 
 _NONE = type(None)
 # PostgreSQL type -> the Python types its binary dumper takes (as psycopg dumps them).
@@ -77,29 +79,40 @@ def fits(typname: str, values: Sequence[Any]) -> bool:
 _ZONE = attrgetter("tzinfo")
 
 
-def write(connection: Any, cursor: Any, table: str, columns: Sequence[str], data: Sequence[Sequence[Any]]) -> None:
+def write(
+    connection: Any,
+    cursor: Any,
+    table: str,
+    columns: Sequence[str],
+    data: Sequence[Sequence[Any]],
+    rows: Iterable[Sequence[Any]] | None = None,
+) -> None:
     """COPY ``data`` (column-major: one sequence of values per column, values as text COPY takes them) into
-    ``table``'s ``columns``: binary when every column fits, else text."""
-    from psycopg.types.json import Jsonb
-
+    ``table``'s ``columns``: binary when every column fits, else text. ``rows``: the same values row by row,
+    when the caller has them (else they are read from ``data``)."""
     quote = connection.ops.quote_name
     names = ", ".join(quote(c) for c in columns)
     known = column_types(connection, table)
     types = [known.get(c, "") for c in columns]
     binary = all(fits(t, col) for t, col in zip(types, data, strict=True))
-    if binary:
-        data = [
-            [None if v is None else Jsonb(v, dumps=_as_is) for v in col] if t == "jsonb" else col
-            for t, col in zip(types, data, strict=True)
-        ]
     sql = f"COPY {quote(table)} ({names}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")
     with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
         if binary:
+            if "jsonb" in types:
+                # By type oid, for this cursor only: COPY's jsonb columns take the JSON text as it is.
+                cursor.cursor.adapters.register_dumper(None, _JsonbText)
             copy.set_types(types)
         write_row = copy.write_row
-        for row in zip(*data, strict=True):
+        for row in zip(*data, strict=True) if rows is None else rows:
             write_row(row)
 
 
-def _as_is(text: str) -> str:
-    return text
+class _JsonbText(adapt.Dumper):
+    """JSON text (a ``str``) to jsonb's binary form: its version byte, then the text as it is. psycopg's own
+    jsonb dumper wants each value wrapped, and dumps it again."""
+
+    format = pq.Format.BINARY
+    oid = postgres.types["jsonb"].oid
+
+    def dump(self, obj: str) -> bytes:
+        return b"\x01" + obj.encode()

@@ -159,6 +159,9 @@ def _build_concurrently(indexes: Sequence[dict[str, str]], builders: int) -> Non
         try:
             conn.autocommit = True
             conn.execute("SET maintenance_work_mem = '256MB'")
+            # The builders already keep the cores busy: parallel workers of each build would only compete with
+            # the other builders (and split each sort into runs merged again).
+            conn.execute("SET max_parallel_maintenance_workers = 0")
             while not errors:
                 try:
                     s = work.get_nowait()

@@ -200,10 +200,9 @@ class SqlSource:
                 if dupes:
                     raise SourceError(f"{_what(table)}: duplicate column name(s) {dupes}; alias them in the query")
                 for partition in result.partitions(batch_size):
-                    batch = []
-                    for row in partition:
-                        batch.append(SourceRow(line=line, values=dict(zip(names, row, strict=True))))
-                        line += 1
+                    # A row has as many values as the result has names: zip needs no strict check per row.
+                    batch = [SourceRow(n, dict(zip(names, row, strict=False))) for n, row in enumerate(partition, line)]
+                    line += len(batch)
                     yield batch
         except SQLAlchemyError as exc:
             raise SourceError(f"{_what(table)}: reading failed: {_reason(exc)}") from exc

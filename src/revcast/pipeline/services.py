@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import itemgetter
@@ -61,6 +61,9 @@ def upsert_products(rows: Sequence[dict[str, Any]], key: str = "name") -> Upsert
 # ---------------------------------------------------------------- history helpers
 
 
+_CENT = Decimal("0.01")
+
+
 def history_text(name: str, value: Any) -> str | None:
     """How a tracked field's value is written in history: stage by name, owner by username."""
     if value is None:
@@ -68,9 +71,10 @@ def history_text(name: str, value: Any) -> str | None:
     if name == "stage":
         return value.name if isinstance(value, Stage) else str(value)
     if name == "owner":
-        return getattr(value, "username", str(value))
+        username = getattr(value, "username", None)  # str(value) only when there is no username
+        return username if isinstance(username, str) else str(value)
     if isinstance(value, Decimal):
-        return format(value.quantize(Decimal("0.01")), "f")
+        return format(value.quantize(_CENT), "f")
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
@@ -282,6 +286,8 @@ def _creation_history(
         """One history row (HISTORY_COLUMNS), of values already as history text."""
         return (pk, name, old, new, at, by_id, source)
 
+    if not later:
+        return _plain_creation_history(opp, timeline, created_at, row)
     # (time, 0 for creation and stage rows, 1 for known_on changes, row); sorted stably below. Each value's text
     # is made once: a load writes several rows per deal.
     timed: list[tuple[dt.datetime, int, tuple[Any, ...]]] = []
@@ -323,6 +329,34 @@ def _creation_history(
 
 
 _time_and_order = itemgetter(0, 1)
+
+
+def _plain_creation_history(
+    opp: Opportunity,
+    timeline: list[tuple[dt.datetime, Stage]],
+    created_at: dt.datetime,
+    row: Callable[[str, str | None, str | None, dt.datetime], tuple[Any, ...]],
+) -> list[tuple[Any, ...]]:
+    """``_creation_history`` of a deal whose values were all known at its creation, the common case of a load:
+    the creation values, then each stage entered with its category. The timeline is in time order and starts
+    at the creation, so the rows already are in the order the general case sorts them into."""
+    rows = []
+    for name in ("amount", "expected_close_on", "owner"):
+        final = history_text(name, getattr(opp, name))
+        if final is not None:
+            rows.append(row(name, None, final, created_at))
+    previous: str | None = None
+    category: str | None = None
+    current_category = history_text("forecast_category", opp.forecast_category)
+    stage_id = opp.stage_id
+    for at, stage in timeline:
+        entered = stage.name
+        rows.append(row("stage", previous, entered, at))
+        stage_category = current_category if stage.pk == stage_id else default_forecast_category(stage)
+        if stage_category != category:
+            rows.append(row("forecast_category", category, stage_category, at))
+        previous, category = entered, stage_category
+    return rows
 
 
 # ---------------------------------------------------------------- one opportunity, interactively
