@@ -98,7 +98,7 @@ def restore(statements: Sequence[dict[str, str]], builders: int = 1) -> None:
     todo = [s for s in statements if (s["kind"], s["name"]) not in made]
     indexes = [s for s in todo if s["kind"] == "index"]
     if builders > 1 and len(indexes) > 1 and supported() and not _locked({s["table"] for s in indexes}):
-        _build_concurrently(indexes, builders)
+        _build_concurrently(_largest_first(indexes), builders)
         todo = [s for s in todo if s["kind"] != "index"]
     with connection.cursor() as cur:
         if supported():
@@ -140,6 +140,16 @@ def _locked(tables: set[str]) -> bool:
             [[connection.ops.quote_name(t) for t in tables]],
         )
         return bool(cur.fetchone()[0])
+
+
+def _largest_first(indexes: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    """The indexes of the largest tables first: the builders end together rather than one of them finishing a
+    large table's index alone."""
+    tables = sorted({s["table"] for s in indexes})
+    with connection.cursor() as cur:
+        cur.execute("SELECT t, pg_relation_size(quote_ident(t)::regclass) FROM unnest(%s::text[]) AS t", [tables])
+        size = dict(cur.fetchall())
+    return sorted(indexes, key=lambda s: -size.get(s["table"], 0))
 
 
 def _build_concurrently(indexes: Sequence[dict[str, str]], builders: int) -> None:
