@@ -125,3 +125,16 @@ def test_serve_answers_with_secure_headers_and_static_files(demo_dir):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_database_without_revcast_s_tables_gets_a_clear_message(tmp_path):
+    """A command run before `revcast migrate` names the missing table and what to run, without a traceback."""
+    env = _env()
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    out = subprocess.run(
+        [REVCAST, "quality", "assess", "--format", "json"], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1, out.stderr
+    assert "the database has no table" in out.stderr and "Run `revcast migrate` first" in out.stderr
+    assert "Traceback" not in out.stderr
