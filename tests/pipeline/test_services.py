@@ -129,6 +129,35 @@ def test_a_new_deal_s_whole_history_in_the_order_it_is_read(stages):
     ]
 
 
+def test_a_value_known_later_is_written_between_the_stages_around_it(stages):
+    """A ``known_on`` change is stored (id order) after the rows before its instant and before the later ones."""
+    rep = User.objects.get(username="darcel.schlecht")
+    midnight = lambda y, m, d: dt.datetime(y, m, d, tzinfo=dt.UTC)  # noqa: E731
+    deal = OpportunityRow(
+        values={"external_id": "H-3", "owner": rep, "stage": stages["Won"], "amount": Decimal("250"),
+                "created_on": dt.date(2017, 1, 2)},
+        stage_dates={stages["Prospecting"]: dt.date(2017, 1, 2), stages["Engaging"]: dt.date(2017, 1, 9),
+                     stages["Won"]: dt.date(2017, 2, 20)},
+        known_on={"amount": (dt.date(2017, 1, 20), Decimal("100"))},
+    )
+    upsert_opportunities([deal], source="t:k")
+    rows = list(
+        OpportunityFieldHistory.objects.filter(opportunity__external_id="H-3").order_by("pk")
+        .values_list("field", "old_value", "new_value", "changed_at")
+    )
+    start = midnight(2017, 1, 2)
+    assert rows == [
+        ("amount", None, "100.00", start),
+        ("owner", None, "darcel.schlecht", start),
+        ("stage", None, "Prospecting", start),
+        ("forecast_category", None, "pipeline", start),
+        ("stage", "Prospecting", "Engaging", midnight(2017, 1, 9)),
+        ("amount", "100.00", "250.00", midnight(2017, 1, 20)),
+        ("stage", "Engaging", "Won", midnight(2017, 2, 20)),
+        ("forecast_category", "pipeline", "closed", midnight(2017, 2, 20)),
+    ]
+
+
 def test_batch_upsert_creates_stage_timeline_and_is_idempotent(stages):
     rep = User.objects.get(username="darcel.schlecht")
     row = OpportunityRow(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -69,8 +70,6 @@ def by_keys(queryset: models.QuerySet[Any], key: str, keys: Sequence[Any]) -> di
     On PostgreSQL the keys go as one array parameter to find the matching ids, and rows are fetched only when
     there are any: a batch of a first load (none) costs one small query instead of compiling thousands of
     ``IN`` parameters. Text keys go as one JSON text (the client quotes one string, not each key)."""
-    import json
-
     from django.db import connections
 
     if not keys:
@@ -314,8 +313,6 @@ def _create_plan(model: type[models.Model]) -> list[_Column]:
 
 def _json_text(f: models.Field) -> Any:
     """A JSON field's values as COPY text, as the field's own adapter dumps them; the common empty dict at once."""
-    import json
-
     encoder = getattr(f, "encoder", None)
 
     def prep(value: Any, connection: Any) -> str:

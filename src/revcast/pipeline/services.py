@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import itemgetter
@@ -286,29 +286,29 @@ def _creation_history(
         """One history row (HISTORY_COLUMNS), of values already as history text."""
         return (pk, name, old, new, at, by_id, source)
 
-    if not later:
-        return _plain_creation_history(opp, timeline, created_at, row)
-    # (time, 0 for creation and stage rows, 1 for known_on changes, row); sorted stably below. Each value's text
-    # is made once: a load writes several rows per deal.
-    timed: list[tuple[dt.datetime, int, tuple[Any, ...]]] = []
+    # The creation values, then each stage with its category: in time order as they are made (the timeline is,
+    # and starts at the creation). The ``known_on`` changes go apart, and are merged in only when there are any.
+    # Each value's text is made once: a load writes several rows per deal.
+    rows: list[tuple[Any, ...]] = []
+    changes: list[tuple[dt.datetime, tuple[Any, ...]]] = []
     for name in ("amount", "expected_close_on", "owner"):
         final = history_text(name, getattr(opp, name))
         if name in later:
             at, initial_value = later[name]
             initial = history_text(name, initial_value)
             if initial is not None:
-                timed.append((created_at, 0, row(name, None, initial, created_at)))
+                rows.append(row(name, None, initial, created_at))
             if initial != final:
-                timed.append((at, 1, row(name, initial, final, at)))
+                changes.append((at, row(name, initial, final, at)))
         elif final is not None:
-            timed.append((created_at, 0, row(name, None, final, created_at)))
+            rows.append(row(name, None, final, created_at))
     previous: str | None = None
     category: str | None = None
     current_category = history_text("forecast_category", opp.forecast_category)
     stage_category: str | None
     for at, stage in timeline:
         entered = history_text("stage", stage)
-        timed.append((at, 0, row("stage", previous, entered, at)))
+        rows.append(row("stage", previous, entered, at))
         if stage.pk != opp.stage_id:  # ids: Model.__eq__ is costly per history row
             stage_category = default_forecast_category(stage)
         elif "forecast_category" in later and at < later["forecast_category"][0]:
@@ -318,45 +318,22 @@ def _creation_history(
             stage_category = str(given) if given else default_forecast_category(stage)
             if stage_category != current_category:
                 known_at = later["forecast_category"][0]
-                timed.append((known_at, 1, row("forecast_category", stage_category, current_category, known_at)))
+                changes.append((known_at, row("forecast_category", stage_category, current_category, known_at)))
         else:
             stage_category = current_category
         if stage_category != category:
-            timed.append((at, 0, row("forecast_category", category, stage_category, at)))
+            rows.append(row("forecast_category", category, stage_category, at))
         previous, category = entered, stage_category
+    if not changes:
+        return rows
+    # Each change after the rows at or before its instant (a stable sort by time, the changes last at a tie).
+    timed = [(r[_CHANGED_AT], 0, r) for r in rows] + [(at, 1, r) for at, r in changes]
     timed.sort(key=_time_and_order)
     return [r for _, _, r in timed]
 
 
+_CHANGED_AT = HISTORY_COLUMNS.index("changed_at")
 _time_and_order = itemgetter(0, 1)
-
-
-def _plain_creation_history(
-    opp: Opportunity,
-    timeline: list[tuple[dt.datetime, Stage]],
-    created_at: dt.datetime,
-    row: Callable[[str, str | None, str | None, dt.datetime], tuple[Any, ...]],
-) -> list[tuple[Any, ...]]:
-    """``_creation_history`` of a deal whose values were all known at its creation, the common case of a load:
-    the creation values, then each stage entered with its category. The timeline is in time order and starts
-    at the creation, so the rows already are in the order the general case sorts them into."""
-    rows = []
-    for name in ("amount", "expected_close_on", "owner"):
-        final = history_text(name, getattr(opp, name))
-        if final is not None:
-            rows.append(row(name, None, final, created_at))
-    previous: str | None = None
-    category: str | None = None
-    current_category = history_text("forecast_category", opp.forecast_category)
-    stage_id = opp.stage_id
-    for at, stage in timeline:
-        entered = stage.name
-        rows.append(row("stage", previous, entered, at))
-        stage_category = current_category if stage.pk == stage_id else default_forecast_category(stage)
-        if stage_category != category:
-            rows.append(row("forecast_category", category, stage_category, at))
-        previous, category = entered, stage_category
-    return rows
 
 
 # ---------------------------------------------------------------- one opportunity, interactively
